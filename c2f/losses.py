@@ -1,0 +1,142 @@
+"""Training losses on the per-stage volumes.
+
+* Voxel MSE (the paper): each stage's volume regresses a Gaussian target at that stage's own
+  depth resolution, built on the device from the joint coordinates (never shipped as a dense
+  volume). Mean over voxels, then over valid joints.
+* Integral L1 (Sun et al. 2018): L1 distance between the stage's soft-argmax and the true
+  coordinates, in voxels of the finest grid, mean over the three axes and valid joints.
+
+Both take coordinates in voxel units of the FINEST volume (x, y heatmap px; z depth-bin
+coordinate at ``depths[-1]`` bins, :mod:`c2f.volume` convention) and a per-joint validity mask.
+Joints outside the volume are masked out in addition to the given mask (a depth beyond the
++-1 m range has no voxel to put its target in).
+"""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+
+from c2f import grid
+from c2f.checks import check_array
+from c2f.volume.soft_argmax import soft_argmax_3d
+from c2f.volume.targets import TargetConfig, gaussian_target, target_sigmas
+
+
+@dataclasses.dataclass(frozen=True)
+class LossConfig:
+    """Mix of the two losses and per-stage weights.
+
+    Attributes:
+      mse_weight: weight of the voxel MSE (1 in the paper's recipe).
+      l1_weight: weight of the integral L1 (1 and ``mse_weight=0`` for the integral recipe).
+      stage_weights: one weight per stage; empty means 1 for every stage.
+      softmax_beta: inverse temperature of the soft-argmax used by the L1 term.
+    """
+
+    mse_weight: float = 1.0
+    l1_weight: float = 0.0
+    stage_weights: tuple[float, ...] = ()
+    softmax_beta: float = 1.0
+
+    def __post_init__(self):
+        if self.mse_weight < 0 or self.l1_weight < 0 or self.mse_weight + self.l1_weight <= 0:
+            raise ValueError(
+                "LossConfig: mse_weight and l1_weight must be >= 0 and not both 0, got "
+                f"{self.mse_weight}, {self.l1_weight}"
+            )
+        if any(w < 0 for w in self.stage_weights):
+            raise ValueError(f"LossConfig.stage_weights: must be >= 0, got {self.stage_weights}")
+
+
+def inside_volume(coords, shape):
+    """[J] bool: coordinates [J, 3] (x, y, z) lie within a (D, H, W) volume's extent."""
+    depth, height, width = shape
+    upper = jnp.array([width, height, depth], jnp.float32) - 0.5
+    return jnp.all((coords >= -0.5) & (coords <= upper), axis=-1)
+
+
+def _masked_mean(per_joint, mask):
+    mask = mask.astype(jnp.float32)
+    return jnp.sum(per_joint * mask) / jnp.maximum(jnp.sum(mask), 1.0)
+
+
+def voxel_mse(volume, coords, mask, sigma):
+    """Voxel MSE of one example's volume against Gaussian targets.
+
+    Args:
+      volume: [J, D, H, W] predicted volume.
+      coords: [J, 3] (x, y, z) in voxel units of THIS volume.
+      mask: [J] bool or 0/1 validity.
+      sigma: (sigma_x, sigma_y, sigma_z or None), see :func:`c2f.volume.gaussian_target`.
+
+    Returns:
+      scalar float32 loss.
+    """
+    target = gaussian_target(coords, volume.shape[1:], sigma)
+    err = jnp.mean((volume.astype(jnp.float32) - target) ** 2, axis=(1, 2, 3))
+    return _masked_mean(err, mask)
+
+
+def integral_l1(volume, coords, mask, beta: float = 1.0, unit=(1.0, 1.0, 1.0)):
+    """Integral-regression L1 of one example's volume.
+
+    Args:
+      volume: [J, D, H, W] logits.
+      coords: [J, 3] (x, y, z) in voxel units of THIS volume.
+      mask: [J] validity.
+      beta: soft-argmax inverse temperature.
+      unit: per-axis factor applied to the error (e.g. to express it in finest-grid voxels).
+
+    Returns:
+      scalar float32 loss.
+    """
+    pred = soft_argmax_3d(volume, beta)
+    err = jnp.abs(pred - coords) * jnp.asarray(unit, jnp.float32)
+    return _masked_mean(jnp.mean(err, axis=-1), mask)
+
+
+def stage_losses(volumes, coords, mask, loss_cfg: LossConfig, target_cfg: TargetConfig):
+    """Total training loss over the batch and its per-stage parts.
+
+    Args:
+      volumes: list over stages of [B, J, D_k, H, W] volumes.
+      coords: [B, J, 3] coordinates in voxel units of the finest volume.
+      mask: [B, J] validity (bool or 0/1).
+      loss_cfg: loss mix and stage weights.
+      target_cfg: Gaussian target widths.
+
+    Returns:
+      (total, parts): scalar loss and a dict ``{"stage{k}/mse", "stage{k}/l1"}`` of scalars
+      (batch means, unweighted).
+    """
+    if not volumes:
+        raise ValueError("volumes: expected at least one stage")
+    batch, joints = volumes[0].shape[:2]
+    coords = check_array("coords", coords, (batch, joints, 3))
+    mask = check_array("mask", mask, (batch, joints), kind="mask")
+    finest = volumes[-1].shape[2]
+    weights = loss_cfg.stage_weights or (1.0,) * len(volumes)
+    if len(weights) != len(volumes):
+        raise ValueError(f"stage_weights: {len(weights)} weights for {len(volumes)} stages")
+    coords = jnp.asarray(coords, jnp.float32)
+    total = jnp.zeros((), jnp.float32)
+    parts = {}
+    for k, (volume, weight) in enumerate(zip(volumes, weights)):
+        shape = volume.shape[2:]
+        depth = shape[0]
+        stage_coords = coords.at[..., 2].set(grid.rescale(coords[..., 2], finest, depth))
+        valid = jax.vmap(inside_volume, (0, None))(stage_coords, shape) & (mask > 0)
+        if loss_cfg.mse_weight > 0:
+            sigma = target_sigmas(depth, finest, target_cfg)
+            mse = jnp.mean(jax.vmap(voxel_mse, (0, 0, 0, None))(volume, stage_coords, valid, sigma))
+            parts[f"stage{k}/mse"] = mse
+            total = total + weight * loss_cfg.mse_weight * mse
+        if loss_cfg.l1_weight > 0:
+            unit = (1.0, 1.0, finest / depth)
+            l1 = jax.vmap(integral_l1, (0, 0, 0, None, None))(
+                volume, stage_coords, valid, loss_cfg.softmax_beta, unit
+            )
+            parts[f"stage{k}/l1"] = jnp.mean(l1)
+            total = total + weight * loss_cfg.l1_weight * jnp.mean(l1)
+    return total, parts

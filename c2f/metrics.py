@@ -1,0 +1,134 @@
+"""Evaluation metrics of 3D pose (Human3.6M protocols, PCK3D, AUC) and their per-action tables.
+
+Per-sample metrics are jax functions on ``[N, J, 3]`` joints in mm (any consistent unit), built
+from one-example functions and ``vmap``; they run under ``jit``. Aggregation over actions is
+host-side numpy.
+
+* Protocol 1, :func:`mpjpe`: mean per-joint position error after subtracting each skeleton's
+  root (pelvis) from its joints.
+* Protocol 2, :func:`pa_mpjpe`: mean per-joint error after the similarity transform (scale,
+  proper rotation, translation) that best aligns the prediction to the ground truth in the
+  least-squares sense (Umeyama 1991). Reflections are not allowed.
+* :func:`pck3d`: fraction of joints within 150 mm after root alignment; :func:`auc3d`: the mean
+  PCK over thresholds 0, 5, ..., 150 mm (Mehta et al. 2017).
+"""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from c2f.checks import check_array
+from c2f.h36m import ACTION_ABBREVIATIONS, ACTIONS, canonical_action
+from c2f.skeleton import ROOT
+
+
+def _check_pair(pred, gt):
+    pred = check_array("pred", pred, (None, None, 3))
+    gt = check_array("gt", gt, tuple(pred.shape))
+    return jnp.asarray(pred, jnp.float32), jnp.asarray(gt, jnp.float32)
+
+
+def _root_aligned_errors(pred, gt):
+    """[J, 3] x 2 -> [J] per-joint distances after root alignment."""
+    return jnp.linalg.norm((pred - pred[ROOT]) - (gt - gt[ROOT]), axis=-1)
+
+
+def procrustes_align(pred, gt):
+    """Similarity transform of ``pred`` [J, 3] that best matches ``gt`` [J, 3], applied.
+
+    Returns ``s R pred + t`` with s > 0 and R a proper rotation (det R = +1).
+    """
+    mu_p, mu_g = pred.mean(0), gt.mean(0)
+    p, g = pred - mu_p, gt - mu_g
+    cov = g.T @ p  # [3, 3]
+    u, sv, vt = jnp.linalg.svd(cov)
+    d = jnp.sign(jnp.linalg.det(u @ vt))
+    flip = jnp.array([1.0, 1.0, 1.0]).at[2].set(d)
+    rot = (u * flip) @ vt
+    scale = jnp.sum(sv * flip) / jnp.maximum(jnp.sum(p**2), 1e-12)
+    return scale * p @ rot.T + mu_g
+
+
+def mpjpe(pred, gt):
+    """Protocol 1: [N, J, 3] x 2 -> [N] mean root-aligned joint error."""
+    pred, gt = _check_pair(pred, gt)
+    return jax.vmap(lambda p, g: _root_aligned_errors(p, g).mean())(pred, gt)
+
+
+def pa_mpjpe(pred, gt):
+    """Protocol 2: [N, J, 3] x 2 -> [N] mean joint error after similarity Procrustes."""
+    pred, gt = _check_pair(pred, gt)
+    return jax.vmap(lambda p, g: jnp.linalg.norm(procrustes_align(p, g) - g, axis=-1).mean())(
+        pred, gt
+    )
+
+
+def pck3d(pred, gt, threshold: float = 150.0):
+    """[N, J, 3] x 2 -> [N] fraction of joints within ``threshold`` after root alignment."""
+    pred, gt = _check_pair(pred, gt)
+    return jax.vmap(lambda p, g: jnp.mean(_root_aligned_errors(p, g) <= threshold))(pred, gt)
+
+
+def auc3d(pred, gt, max_threshold: float = 150.0, step: float = 5.0):
+    """[N, J, 3] x 2 -> [N] area under the PCK curve, thresholds 0..max_threshold by step."""
+    pred, gt = _check_pair(pred, gt)
+    thresholds = jnp.arange(0.0, max_threshold + step / 2, step)
+
+    def one(p, g):
+        err = _root_aligned_errors(p, g)
+        return jnp.mean(err[None, :] <= thresholds[:, None])
+
+    return jax.vmap(one)(pred, gt)
+
+
+@dataclasses.dataclass(frozen=True)
+class ActionTable:
+    """Per-action means of a per-sample metric, in the paper's column order.
+
+    Attributes:
+      per_action: {action: mean} for the actions present, in :data:`c2f.h36m.ACTIONS` order.
+      frames: {action: number of samples}.
+      weighted: mean over all samples (each frame counts once).
+      mean_over_actions: unweighted mean of the per-action means (the paper's "Avg").
+    """
+
+    per_action: dict[str, float]
+    frames: dict[str, int]
+    weighted: float
+    mean_over_actions: float
+
+    def markdown(self, name: str = "metric") -> str:
+        """A one-row Markdown table with abbreviated action headers."""
+        heads = [ACTION_ABBREVIATIONS[a] for a in self.per_action] + ["Avg", "Weighted"]
+        values = [*self.per_action.values(), self.mean_over_actions, self.weighted]
+        lines = [
+            "| " + " | ".join([name, *heads]) + " |",
+            "|" + "---|" * (len(heads) + 1),
+            "| " + " | ".join([name, *(f"{v:.1f}" for v in values)]) + " |",
+        ]
+        return "\n".join(lines)
+
+
+def per_action(values, actions) -> ActionTable:
+    """Aggregate a per-sample metric by Human3.6M action.
+
+    Args:
+      values: [N] per-sample values (e.g. :func:`mpjpe` in mm).
+      actions: [N] action names; sub-action suffixes and the release's aliases are accepted
+        ("WalkDog 1", "TakingPhoto").
+
+    Raises:
+      ValueError: on an unknown action, a length mismatch or no samples.
+    """
+    values = np.asarray(check_array("values", values, (None,)), np.float64)
+    actions = [canonical_action(str(a)) for a in np.asarray(actions).reshape(-1)]
+    if len(actions) != len(values):
+        raise ValueError(f"actions: {len(actions)} names for {len(values)} values")
+    if not len(values):
+        raise ValueError("values: no samples to aggregate")
+    names = np.array(actions)
+    table = {a: float(values[names == a].mean()) for a in ACTIONS if np.any(names == a)}
+    frames = {a: int(np.sum(names == a)) for a in table}
+    return ActionTable(table, frames, float(values.mean()), float(np.mean(list(table.values()))))

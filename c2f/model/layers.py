@@ -1,0 +1,78 @@
+"""Building blocks of the stacked hourglass (Newell et al. 2016): residual module, hourglass."""
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+
+def max_pool_2x(x):
+    """[B, H, W, C] -> [B, H/2, W/2, C], 2x2 max pooling with stride 2."""
+    return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+
+
+def upsample_2x(x):
+    """[B, H, W, C] -> [B, 2H, 2W, C], nearest neighbour."""
+    b, h, w, c = x.shape
+    x = jnp.broadcast_to(x[:, :, None, :, None, :], (b, h, 2, w, 2, c))
+    return x.reshape(b, 2 * h, 2 * w, c)
+
+
+class LayerFactory:
+    """Builds the network's convolutions and batch norms with shared dtype, momentum and rngs."""
+
+    def __init__(self, dtype, momentum: float, rngs: nnx.Rngs):
+        self.dtype = dtype
+        self.momentum = momentum
+        self.rngs = rngs
+
+    def conv(self, cin: int, cout: int, kernel: int = 1, stride: int = 1) -> nnx.Conv:
+        pad = kernel // 2
+        return nnx.Conv(
+            cin,
+            cout,
+            (kernel, kernel),
+            strides=stride,
+            padding=((pad, pad), (pad, pad)),
+            dtype=self.dtype,
+            rngs=self.rngs,
+        )
+
+    def bn(self, n: int) -> nnx.BatchNorm:
+        return nnx.BatchNorm(
+            n, momentum=self.momentum, epsilon=1e-5, dtype=self.dtype, rngs=self.rngs
+        )
+
+
+class Residual(nnx.Module):
+    """Pre-activation bottleneck: BN-ReLU-1x1 (cout/2), BN-ReLU-3x3, BN-ReLU-1x1 (cout) + skip."""
+
+    def __init__(self, cin: int, cout: int, make: LayerFactory):
+        mid = cout // 2
+        self.bn1, self.conv1 = make.bn(cin), make.conv(cin, mid)
+        self.bn2, self.conv2 = make.bn(mid), make.conv(mid, mid, 3)
+        self.bn3, self.conv3 = make.bn(mid), make.conv(mid, cout)
+        self.skip = make.conv(cin, cout) if cin != cout else None
+
+    def __call__(self, x):
+        y = self.conv1(nnx.relu(self.bn1(x)))
+        y = self.conv2(nnx.relu(self.bn2(y)))
+        y = self.conv3(nnx.relu(self.bn3(y)))
+        return y + (self.skip(x) if self.skip is not None else x)
+
+
+class Hourglass(nnx.Module):
+    """Recursive hourglass: a full-resolution branch plus a pooled branch that recurses."""
+
+    def __init__(self, levels: int, features: int, make: LayerFactory):
+        self.up1 = Residual(features, features, make)
+        self.low1 = Residual(features, features, make)
+        self.low2 = (
+            Hourglass(levels - 1, features, make)
+            if levels > 1
+            else Residual(features, features, make)
+        )
+        self.low3 = Residual(features, features, make)
+
+    def __call__(self, x):
+        low = self.low3(self.low2(self.low1(max_pool_2x(x))))
+        return self.up1(x) + upsample_2x(low)
