@@ -25,7 +25,7 @@ format: $(VENV)/.installed
 	$(PY) -m ruff check --fix .
 
 summary: $(VENV)/.installed
-	$(PY) -m c2f.model.summary --config configs/paper.py
+	$(PY) -m c2f.model --config configs/paper.py
 
 clean:
 	rm -rf .cache .pytest_cache

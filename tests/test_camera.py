@@ -86,7 +86,9 @@ def test_intrinsics_camera():
     K = np.array([[1100.0, 0, 500.0], [0, 1090.0, 510.0], [0, 0, 1]])
     cam = cm.Camera.from_intrinsics(K)
     np.testing.assert_allclose(cam.K, K)
-    np.testing.assert_allclose(cm.project(cam, np.array([[100.0, -50.0, 5000.0]])), [[522.0, 499.1]])
+    np.testing.assert_allclose(
+        cm.project(cam, np.array([[100.0, -50.0, 5000.0]])), [[522.0, 499.1]]
+    )
 
 
 def test_bad_input_names_the_argument():

@@ -28,7 +28,9 @@ def test_crop_maps_box_onto_the_crop():
     A = crop.crop_matrix(center, scale, res)
     half = crop.BOX_SIZE_PX * scale / 2
     corners = center + np.array([[-half, -half], [half, half]])
-    np.testing.assert_allclose(crop.apply_affine(A, corners), [[-0.5, -0.5], [res - 0.5, res - 0.5]])
+    np.testing.assert_allclose(
+        crop.apply_affine(A, corners), [[-0.5, -0.5], [res - 0.5, res - 0.5]]
+    )
     np.testing.assert_allclose(crop.apply_affine(A, center), [res / 2 - 0.5] * 2)
 
 

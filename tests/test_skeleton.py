@@ -34,8 +34,15 @@ def test_release_32_joint_map_matches_release_skeleton(shared_data):
     parents32 = [int(x) - 1 for x in re.findall(r"<parent>\s*(\d+)\s*</parent>", body.group(1))]
     names32 = re.findall(r"<name>(.*?)</name>", body.group(1))
     assert len(parents32) == 32
-    assert [names32[i] for i in sk.H36M32_INDICES[:4]] == ["Hips", "RightUpLeg", "RightLeg", "RightFoot"]
-    assert names32[sk.H36M32_INDICES[11]] == "LeftArm" and names32[sk.H36M32_INDICES[14]] == "RightArm"
+    assert [names32[i] for i in sk.H36M32_INDICES[:4]] == [
+        "Hips",
+        "RightUpLeg",
+        "RightLeg",
+        "RightFoot",
+    ]
+    assert (
+        names32[sk.H36M32_INDICES[11]] == "LeftArm" and names32[sk.H36M32_INDICES[14]] == "RightArm"
+    )
     idx = list(sk.H36M32_INDICES)
     for j, release in enumerate(idx[1:], start=1):
         p = parents32[release]

@@ -65,6 +65,7 @@ class Camera:
         missing = [key for key in ("R", "t", "f", "c") if key not in d]
         if missing:
             raise ValueError(f"camera dict: missing field(s) {missing}")
+
         def arr(key, n):
             value = np.asarray(d.get(key, np.zeros(n)), np.float64)
             return value.reshape(n) if value.size == n else value  # a wrong size fails below

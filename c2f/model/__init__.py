@@ -2,6 +2,6 @@
 
 from c2f.model.c2f_pose import C2FPose
 from c2f.model.config import ModelConfig
-from c2f.model.summary import count_params, forward_flops
+from c2f.model.summary import conv_macs, count_params, forward_flops
 
-__all__ = ["C2FPose", "ModelConfig", "count_params", "forward_flops"]
+__all__ = ["C2FPose", "ModelConfig", "conv_macs", "count_params", "forward_flops"]

@@ -4,6 +4,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from c2f.model.batch_norm import BatchNorm
+
 
 def max_pool_2x(x):
     """[B, H, W, C] -> [B, H/2, W/2, C], 2x2 max pooling with stride 2."""
@@ -37,10 +39,8 @@ class LayerFactory:
             rngs=self.rngs,
         )
 
-    def bn(self, n: int) -> nnx.BatchNorm:
-        return nnx.BatchNorm(
-            n, momentum=self.momentum, epsilon=1e-5, dtype=self.dtype, rngs=self.rngs
-        )
+    def bn(self, n: int) -> BatchNorm:
+        return BatchNorm(n, momentum=self.momentum, dtype=self.dtype)
 
 
 class Residual(nnx.Module):

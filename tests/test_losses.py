@@ -1,0 +1,122 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from c2f import grid
+from c2f.losses import LossConfig, integral_l1, stage_losses, voxel_mse
+from c2f.volume import TargetConfig, gaussian_target, target_sigmas
+
+DEPTHS = (4, 16)  # the tiny config's stages
+RES = 16
+
+
+def _batch(rng, b=2, j=17):
+    coords = np.concatenate(
+        [rng.uniform(3, RES - 4, (b, j, 2)), rng.uniform(4, DEPTHS[-1] - 5, (b, j, 1))], -1
+    ).astype(np.float32)
+    mask = np.ones((b, j), bool)
+    return coords, mask
+
+
+def _perfect_volumes(coords, cfg=TargetConfig()):
+    """Each stage's volume equal to its own Gaussian target."""
+    out = []
+    for depth in DEPTHS:
+        stage = coords.copy()
+        stage[..., 2] = grid.rescale(stage[..., 2], DEPTHS[-1], depth)
+        sigma = target_sigmas(depth, DEPTHS[-1], cfg)
+        out.append(jnp.stack([gaussian_target(c, (depth, RES, RES), sigma) for c in stage]))
+    return out
+
+
+def test_mse_is_zero_at_the_target_and_positive_elsewhere():
+    rng = np.random.default_rng(0)
+    coords, mask = _batch(rng)
+    volumes = _perfect_volumes(coords)
+    total, parts = stage_losses(volumes, coords, mask, LossConfig(), TargetConfig())
+    assert float(total) < 1e-10 and set(parts) == {"stage0/mse", "stage1/mse"}
+    shifted = coords + np.array([2.0, 0.0, 0.0], np.float32)
+    total, _ = stage_losses(volumes, shifted, mask, LossConfig(), TargetConfig())
+    assert float(total) > 1e-4
+
+
+def test_masks_and_joints_outside_the_volume_are_ignored():
+    rng = np.random.default_rng(1)
+    coords, mask = _batch(rng)
+    volumes = _perfect_volumes(coords)
+    wrong = coords.copy()
+    wrong[:, 3] += 5.0  # joint 3 is now wrong...
+    cfg = LossConfig(mse_weight=1.0, l1_weight=1.0)
+    mask_out = mask.copy()
+    mask_out[:, 3] = False  # ...but masked
+    total, _ = stage_losses(volumes, wrong, mask_out, LossConfig(), TargetConfig())
+    assert float(total) < 1e-10
+    outside = coords.copy()
+    outside[:, 5, 2] = DEPTHS[-1] + 10.0  # beyond the depth range: no voxel to put it in
+    ref, _ = stage_losses(volumes, coords, mask, cfg, TargetConfig())
+    out, _ = stage_losses(volumes, outside, mask, cfg, TargetConfig())
+    # Only the out-of-range joint's contribution disappears; nothing blows up.
+    assert np.isfinite(float(out)) and abs(float(out) - float(ref)) < 0.5
+
+
+def test_integral_l1_on_sharp_volumes_is_the_coordinate_error():
+    rng = np.random.default_rng(2)
+    coords, mask = _batch(rng, b=1)
+    # Sharp log-Gaussian logits decode to their centres; shift the truth by 1 voxel in x.
+    narrow = TargetConfig(sigma_xy=1.0, sigma_z_finest=1.0)  # no truncation at the borders
+    logits = [jnp.log(jnp.maximum(v, 1e-30)) for v in _perfect_volumes(coords, narrow)]
+    cfg = LossConfig(mse_weight=0.0, l1_weight=1.0)
+    total, parts = stage_losses(logits, coords, mask, cfg, TargetConfig())
+    assert float(parts["stage1/l1"]) < 0.01
+    shifted = coords + np.array([1.5, 0.0, 0.0], np.float32)
+    _, parts = stage_losses(logits, shifted, mask, cfg, TargetConfig())
+    assert float(parts["stage1/l1"]) == pytest.approx(0.5, abs=0.01)  # 1.5 voxels / 3 axes
+
+
+def test_gradients_are_finite_and_jit_equals_eager():
+    rng = np.random.default_rng(3)
+    coords, mask = _batch(rng)
+    volumes = [jnp.asarray(rng.normal(size=(2, 17, d, RES, RES)), jnp.float32) for d in DEPTHS]
+    cfg = LossConfig(mse_weight=1.0, l1_weight=0.5, stage_weights=(0.5, 1.0))
+
+    def loss(vols):
+        return stage_losses(vols, coords, mask, cfg, TargetConfig())[0]
+
+    grads = jax.grad(loss)(volumes)
+    assert all(bool(jnp.all(jnp.isfinite(g))) for g in grads)
+    assert all(float(jnp.abs(g).max()) > 0 for g in grads)
+    np.testing.assert_allclose(jax.jit(loss)(volumes), loss(volumes), rtol=1e-5)
+    # bf16 volumes (the GPU compute dtype) give a close loss.
+    bf = [v.astype(jnp.bfloat16) for v in volumes]
+    np.testing.assert_allclose(loss(bf), loss(volumes), rtol=0.02)
+
+
+def test_single_example_functions():
+    coords = np.array([[7.5, 8.0, 7.2]], np.float32)
+    vol = gaussian_target(coords, (16, 16, 16), (2.0, 2.0, 2.0))
+    assert float(voxel_mse(vol, coords, np.ones(1), (2.0, 2.0, 2.0))) < 1e-12
+    logits = jnp.log(jnp.maximum(vol, 1e-30))
+    assert float(integral_l1(logits, coords, np.ones(1))) < 1e-3
+
+
+def test_bad_input():
+    vols = [jnp.zeros((2, 17, 4, RES, RES))]
+    with pytest.raises(ValueError, match="coords"):
+        stage_losses(vols, np.zeros((2, 17, 2)), np.ones((2, 17)), LossConfig(), TargetConfig())
+    with pytest.raises(ValueError, match="coords.*NaN"):
+        stage_losses(
+            vols, np.full((2, 17, 3), np.nan), np.ones((2, 17)), LossConfig(), TargetConfig()
+        )
+    with pytest.raises(ValueError, match="mask"):
+        stage_losses(vols, np.zeros((2, 17, 3)), np.ones((2, 16)), LossConfig(), TargetConfig())
+    with pytest.raises(ValueError, match="stage_weights"):
+        stage_losses(
+            vols,
+            np.zeros((2, 17, 3)),
+            np.ones((2, 17)),
+            LossConfig(stage_weights=(1.0, 1.0)),
+            TargetConfig(),
+        )
+    with pytest.raises(ValueError, match="mse_weight"):
+        LossConfig(mse_weight=0.0, l1_weight=0.0)

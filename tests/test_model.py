@@ -1,0 +1,125 @@
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from c2f.config import Config, load_config
+from c2f.model import C2FPose, ModelConfig, conv_macs, count_params, forward_flops
+from c2f.model.summary import abstract_model
+
+
+@pytest.fixture(scope="module")
+def tiny_cfg() -> ModelConfig:
+    return load_config("configs/tiny.py").model
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _apply(graphdef, state, images):
+    model = nnx.merge(graphdef, state)
+    return model(images), nnx.state(model)
+
+
+def run(model, images):
+    """Call the model through jax.jit on its split state (eager calls are slow op by op)."""
+    volumes, state = _apply(*nnx.split(model), images)
+    nnx.update(model, state)
+    return volumes
+
+
+@pytest.fixture(scope="module")
+def images(tiny_cfg):
+    return jnp.asarray(np.random.default_rng(0).uniform(size=(3, 64, 64, 3)), jnp.float32)
+
+
+def test_paper_config_shapes_and_parameter_count():
+    cfg = load_config("configs/paper.py").model
+    model = abstract_model(cfg)
+    x = jax.ShapeDtypeStruct((2, 256, 256, 3), jnp.float32)
+    volumes = nnx.eval_shape(lambda m, x: m(x), model, x)
+    assert [v.shape for v in volumes] == [(2, 17, d, 64, 64) for d in (1, 2, 4, 64)]
+    # The PyTorch twin in ../shared/peers has 13,170,231 parameters: the same network.
+    assert count_params(cfg) == 13_170_231
+
+
+def test_flops_counts():
+    # The PyTorch twin's convolutions cost 16.0 G multiply-adds per image in the paper config.
+    macs = conv_macs(load_config("configs/paper.py").model)
+    assert 15.9e9 < macs < 16.05e9
+    tiny = load_config("configs/tiny.py").model
+    tiny_macs, tiny_flops = conv_macs(tiny), forward_flops(tiny)
+    # XLA skips padded taps but adds BatchNorm and ReLU work: within a factor of 2 MACs +- 25%.
+    assert 0.75 * 2 * tiny_macs < tiny_flops < 1.25 * 2 * tiny_macs
+    assert forward_flops(tiny, batch=2) == pytest.approx(2 * tiny_flops, rel=0.01)
+
+
+def test_tiny_forward_train_and_eval(tiny_cfg, images):
+    model = C2FPose(tiny_cfg, rngs=nnx.Rngs(0))
+    model.eval()
+    volumes = run(model, images)
+    assert [v.shape for v in volumes] == [(3, 17, 4, 16, 16), (3, 17, 16, 16, 16)]
+    assert all(v.dtype == jnp.float32 and bool(jnp.all(jnp.isfinite(v))) for v in volumes)
+    # Eval mode: an example's output does not depend on the rest of the batch.
+    alone = run(model, images[:1])
+    np.testing.assert_allclose(alone[-1], volumes[-1][:1], atol=1e-4)
+    # Train mode: batch statistics are used and the running averages move.
+    before = jax.tree.map(jnp.copy, nnx.state(model, nnx.BatchStat))
+    model.train()
+    train_out = run(model, images)
+    after = nnx.state(model, nnx.BatchStat)
+    moved = jax.tree.map(lambda a, b: bool(jnp.any(a != b)), before, after)
+    assert all(jax.tree.leaves(moved))
+    assert not np.allclose(train_out[-1], volumes[-1], atol=1e-4)
+
+
+def test_heads_feed_back_into_the_next_stage(tiny_cfg, images):
+    model = C2FPose(tiny_cfg, rngs=nnx.Rngs(0))
+    model.eval()
+    base = run(model, images)
+    # Changing the first stage's head changes the last stage's output.
+    head = model.stages[0].head
+    head.bias[...] = head.bias[...] + 1.0
+    changed = run(model, images)
+    assert not np.allclose(base[-1], changed[-1], atol=1e-4)
+
+
+def test_jit_on_split_state_equals_eager(tiny_cfg, images):
+    model = C2FPose(tiny_cfg, rngs=nnx.Rngs(1))
+    model.eval()
+    graphdef, state = nnx.split(model)
+    forward = jax.jit(lambda s, x: nnx.merge(graphdef, s)(x))
+    for a, b in zip(forward(state, images), model(images)):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_bfloat16_compute_keeps_float32_params(tiny_cfg, images):
+    cfg16 = dataclasses.replace(tiny_cfg, compute_dtype="bfloat16")
+    m32, m16 = C2FPose(tiny_cfg, rngs=nnx.Rngs(2)), C2FPose(cfg16, rngs=nnx.Rngs(2))
+    m32.eval(), m16.eval()
+    params = jax.tree.leaves(nnx.state(m16, nnx.Param))
+    assert all(p.dtype == jnp.float32 for p in params)
+    out32, out16 = run(m32, images)[-1], run(m16, images)[-1]
+    assert out16.dtype == jnp.bfloat16
+    scale = float(jnp.abs(out32).max())
+    assert float(jnp.abs(out16.astype(jnp.float32) - out32).max()) < 0.05 * scale
+
+
+def test_bad_input_and_config(tiny_cfg):
+    model = C2FPose(tiny_cfg, rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="images"):
+        model(jnp.zeros((1, 32, 32, 3)))
+    with pytest.raises(ValueError, match="images.*float"):
+        model(jnp.zeros((1, 64, 64, 3), jnp.uint8))
+    with pytest.raises(ValueError, match="depths"):
+        ModelConfig(depths=(3, 64))
+    with pytest.raises(ValueError, match="input_res"):
+        ModelConfig(input_res=100)
+    with pytest.raises(ValueError, match="compute_dtype"):
+        ModelConfig(compute_dtype="float16")
+    with pytest.raises(ValueError, match="depth_bins.num_bins"):
+        Config(model=ModelConfig(depths=(1, 128)))
+    with pytest.raises(ValueError, match="no such file"):
+        load_config("configs/nope.py")
