@@ -21,3 +21,13 @@ def shared_data() -> pathlib.Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real reference data not found at {SHARED_DATA} (a user's clone)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def synthetic_split(tmp_path_factory):
+    """A small synthetic split: subject S1, one pose per sequence, 4 cameras (120 images)."""
+    from data_prep.synthetic.generate import write_split
+
+    path = tmp_path_factory.mktemp("synthetic") / "train.h5"
+    write_split(path, ["S1"], poses=1, crop_res=128, seed=0, workers=1, args={"test": True})
+    return path

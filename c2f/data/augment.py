@@ -1,0 +1,143 @@
+"""From a stored sample to a training example: crop, the paper's augmentation, and targets.
+
+The stored crop (``crop_center``, ``crop_scale``, ``crop_res``; docs/data.md) is resampled
+into the network's input box: the person box (``center``, ``scale``) zoomed by ``s``, rotated
+and optionally mirrored (:func:`c2f.geometry.crop_matrix` conventions). Joint coordinates go
+through the same affine map; a mirror also swaps left and right joints and mirrors the 3D pose.
+"""
+
+import dataclasses
+import io
+
+import numpy as np
+from PIL import Image
+
+from c2f import grid
+from c2f.geometry.crop import apply_affine, compose_affine, crop_matrix, invert_affine
+from c2f.geometry.depth_bins import DepthBins
+from c2f.skeleton import FLIP_PERMUTATION, ROOT
+
+
+@dataclasses.dataclass(frozen=True)
+class AugmentConfig:
+    """The paper's augmentation (Newell et al.'s recipe), all configurable.
+
+    scale ~ N(1, scale_sigma) clamped to [scale_min, scale_max]; rotation ~ N(0, rot_sigma_deg)
+    clamped to +-rot_max_deg, applied with probability rot_prob; horizontal flip with
+    probability flip_prob; each colour channel x U(colour_min, colour_max).
+    """
+
+    scale_sigma: float = 0.25
+    scale_min: float = 0.75
+    scale_max: float = 1.25
+    rot_sigma_deg: float = 30.0
+    rot_max_deg: float = 60.0
+    rot_prob: float = 0.4
+    flip_prob: float = 0.5
+    colour_min: float = 0.8
+    colour_max: float = 1.2
+
+
+@dataclasses.dataclass(frozen=True)
+class Augmentation:
+    """One draw of the augmentation."""
+
+    scale: float = 1.0
+    rot_deg: float = 0.0
+    flip: bool = False
+    colour: tuple[float, float, float] = (1.0, 1.0, 1.0)
+
+
+def sample_augmentation(rng: np.random.Generator, cfg: AugmentConfig) -> Augmentation:
+    """Draw one augmentation."""
+    scale = float(np.clip(rng.normal(1.0, cfg.scale_sigma), cfg.scale_min, cfg.scale_max))
+    rot = float(np.clip(rng.normal(0.0, cfg.rot_sigma_deg), -cfg.rot_max_deg, cfg.rot_max_deg))
+    rot = rot if rng.uniform() < cfg.rot_prob else 0.0
+    flip = bool(rng.uniform() < cfg.flip_prob)
+    colour = tuple(float(c) for c in rng.uniform(cfg.colour_min, cfg.colour_max, 3))
+    return Augmentation(scale, rot, flip, colour)
+
+
+def decode_jpeg(data) -> np.ndarray:
+    """JPEG bytes -> [H, W, 3] uint8 RGB.
+
+    Raises:
+      ValueError: if the bytes are not a decodable image.
+    """
+    try:
+        with Image.open(io.BytesIO(bytes(data))) as img:
+            return np.asarray(img.convert("RGB"))
+    except Exception as e:
+        raise ValueError(f"image: not a decodable JPEG ({e})") from e
+
+
+def warp(image: np.ndarray, M: np.ndarray, res: int) -> np.ndarray:
+    """Resample ``image`` [H, W, 3] uint8 into ``res x res`` through an affine map.
+
+    ``M`` maps source px to output px (:mod:`c2f.grid` convention); bilinear, black outside.
+    """
+    inv = invert_affine(M)
+    # PIL samples at pixel centres x + 0.5 (pixels span [i, i + 1]); shift both sides by 0.5.
+    shift = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5]])
+    unshift = np.array([[1.0, 0.0, -0.5], [0.0, 1.0, -0.5]])
+    pil = compose_affine(shift, compose_affine(inv, unshift))
+    out = Image.fromarray(image).transform(
+        (res, res), Image.Transform.AFFINE, tuple(pil.ravel()), Image.Resampling.BILINEAR
+    )
+    return np.asarray(out)
+
+
+def make_example(
+    sample: dict,
+    aug: Augmentation,
+    *,
+    stored_res: int,
+    input_res: int,
+    output_res: int,
+    depth_bins: DepthBins,
+) -> dict:
+    """One training/evaluation example from a stored sample.
+
+    Args:
+      sample: a record from :class:`c2f.data.source.H5Source`.
+      aug: the augmentation to apply (``Augmentation()`` for none).
+      stored_res: side of the stored crops.
+      input_res: network input side, px.
+      output_res: heatmap side, px.
+      depth_bins: depth range and finest resolution of the output volume.
+
+    Returns:
+      dict with ``image`` [R, R, 3] uint8, ``coords`` [17, 3] float32 (x, y heatmap px; z bins
+      at ``depth_bins.num_bins``), ``z_mm`` [17] root-relative depth, ``joints_rel_mm``
+      [17, 3] root-relative camera-frame joints (mirrored in x when flipped), ``mask`` [17] bool
+      (finite and inside the volume), ``uv_input`` [17, 2] px in the input image.
+    """
+    joints_cam = np.asarray(sample["joints_cam"], np.float64)
+    if not np.all(np.isfinite(joints_cam)):
+        raise ValueError("joints_cam: contains NaN or Inf values")
+    to_stored = crop_matrix(sample["crop_center"], float(sample["crop_scale"]), stored_res)
+    to_input = crop_matrix(
+        sample["center"], float(sample["scale"]) * aug.scale, input_res, aug.rot_deg, aug.flip
+    )
+    M = compose_affine(to_input, invert_affine(to_stored))
+    image = warp(decode_jpeg(sample["image"]), M, input_res)
+    if aug.colour != (1.0, 1.0, 1.0):
+        image = np.clip(image * np.asarray(aug.colour, np.float32), 0, 255).astype(np.uint8)
+    uv = apply_affine(M, np.asarray(sample["joints_2d"], np.float64))
+    rel = joints_cam - joints_cam[ROOT]
+    if aug.flip:
+        perm = list(FLIP_PERMUTATION)
+        uv, rel = uv[perm], rel[perm] * np.array([-1.0, 1.0, 1.0])
+    xy = grid.rescale(uv, input_res, output_res)
+    z = depth_bins.to_bins(rel[:, 2])
+    coords = np.concatenate([xy, z[:, None]], axis=1)
+    upper = np.array([output_res, output_res, depth_bins.num_bins]) - 0.5
+    mask = np.all((coords >= -0.5) & (coords <= upper), axis=1)
+    return {
+        "image": image,
+        "coords": coords.astype(np.float32),
+        "z_mm": rel[:, 2].astype(np.float32),
+        "joints_rel_mm": rel.astype(np.float32),
+        "mask": mask,
+        "uv_input": uv.astype(np.float32),
+    }

@@ -1,0 +1,183 @@
+"""The one dataset format of c2f: an HDF5 file per split (documented in docs/data.md).
+
+Every converter (the Human3.6M release, the authors' annotation files, the synthetic default)
+writes it through :class:`DatasetWriter`; every reader opens it through :func:`open_dataset`,
+which checks the schema version and the required fields and names the file and field on error.
+Writes are atomic: samples go to a temporary file beside the target, renamed into place only
+by :meth:`DatasetWriter.close`, so an interrupted run never leaves a half-written dataset.
+"""
+
+import json
+import os
+import pathlib
+
+import h5py
+import numpy as np
+
+from c2f.h36m import ACTIONS, CAMERAS
+from c2f.skeleton import JOINT_NAMES, NUM_JOINTS
+
+SCHEMA_VERSION = 1
+
+# name: (dtype, per-sample shape); "image" is variable-length JPEG bytes.
+FIELDS: dict[str, tuple[str, tuple[int, ...]]] = {
+    "image": ("vlen_uint8", ()),
+    "joints_cam": ("float32", (NUM_JOINTS, 3)),  # camera frame, mm
+    "joints_2d": ("float32", (NUM_JOINTS, 2)),  # px in the stored crop
+    "center": ("float32", (2,)),  # person box centre, original-image px
+    "scale": ("float32", ()),  # person box side / 200 px
+    "crop_center": ("float32", (2,)),  # stored crop's box centre, original-image px
+    "crop_scale": ("float32", ()),  # stored crop's box side / 200 px
+    "intrinsics": ("float32", (4,)),  # fx, fy, cx, cy of the original image, px
+    "distortion": ("float32", (5,)),  # k1, k2, k3, p1, p2 (Human3.6M's model)
+    "image_size": ("int32", (2,)),  # original image width, height, px
+    "subject": ("int16", ()),  # n of "S<n>"
+    "action": ("int16", ()),  # index into the file's action_names
+    "subaction": ("int16", ()),
+    "camera": ("int16", ()),  # index into the file's camera_names
+    "frame": ("int32", ()),  # 0-based frame index in the original video
+}
+REQUIRED_ATTRS = (
+    "schema_version",
+    "joint_names",
+    "action_names",
+    "camera_names",
+    "source",
+    "args",
+    "crop_res",
+)
+CROP_RES_ATTR = "crop_res"
+
+
+class DatasetError(ValueError):
+    """A dataset file is missing, unreadable or not in the c2f format."""
+
+
+def _h5_dtype(kind: str):
+    return h5py.vlen_dtype(np.uint8) if kind == "vlen_uint8" else np.dtype(kind)
+
+
+class DatasetWriter:
+    """Append samples to a new dataset file, published atomically on :meth:`close`.
+
+    Args:
+      path: the final file path.
+      source: where the samples come from ("h36m", "c2f_annot", "synthetic", ...).
+      args: the arguments that made the file (stored as JSON).
+      crop_res: side of the stored crops, px.
+      chunk: samples per HDF5 chunk.
+    """
+
+    def __init__(self, path, *, source: str, args: dict, crop_res: int, chunk: int = 256):
+        self.path = pathlib.Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        self.file = h5py.File(self.tmp, "w")
+        self.file.attrs.update(
+            schema_version=SCHEMA_VERSION,
+            joint_names=json.dumps(JOINT_NAMES),
+            action_names=json.dumps(ACTIONS),
+            camera_names=json.dumps(CAMERAS),
+            source=source,
+            args=json.dumps(args, default=str),
+            **{CROP_RES_ATTR: int(crop_res)},
+        )
+        for name, (kind, shape) in FIELDS.items():
+            self.file.create_dataset(
+                name, (0, *shape), _h5_dtype(kind), maxshape=(None, *shape), chunks=(chunk, *shape)
+            )
+        self.count = 0
+
+    def append(self, batch: dict) -> None:
+        """Append samples: a dict of every field with a leading sample axis of equal length."""
+        missing = set(FIELDS) - set(batch)
+        if missing:
+            raise ValueError(f"DatasetWriter.append: missing field(s) {sorted(missing)}")
+        n = len(batch["image"])
+        for name, (kind, shape) in FIELDS.items():
+            value = batch[name]
+            if kind != "vlen_uint8":
+                value = np.asarray(value, kind)
+                if value.shape != (n, *shape):
+                    raise ValueError(f"{name}: expected shape {(n, *shape)}, got {value.shape}")
+                if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+                    raise ValueError(f"{name}: contains NaN or Inf values")
+            elif len(value) != n:
+                raise ValueError(f"image: {len(value)} images for {n} samples")
+            ds = self.file[name]
+            ds.resize(self.count + n, axis=0)
+            if kind == "vlen_uint8":
+                for i, jpeg in enumerate(value):
+                    ds[self.count + i] = np.frombuffer(jpeg, np.uint8)
+            else:
+                ds[self.count :] = value
+        self.count += n
+
+    def close(self) -> pathlib.Path:
+        """Finish the file and move it into place."""
+        self.file.attrs["num_samples"] = self.count
+        self.file.close()
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the temporary file; the target path is left untouched."""
+        self.file.close()
+        self.tmp.unlink(missing_ok=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *_):
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def open_dataset(path) -> h5py.File:
+    """Open a dataset file for reading after checking its schema.
+
+    Raises:
+      DatasetError: naming the file and the field when the file is missing, not HDF5, of
+        another schema version, or lacks a required field or attribute.
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such dataset file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise DatasetError(f"{path}: not a readable HDF5 file ({e})") from e
+    try:
+        for attr in REQUIRED_ATTRS:
+            if attr not in f.attrs:
+                raise DatasetError(f"{path}: missing attribute {attr!r}")
+        version = int(f.attrs["schema_version"])
+        if version != SCHEMA_VERSION:
+            raise DatasetError(
+                f"{path}: schema_version {version}, this c2f reads {SCHEMA_VERSION}; "
+                "re-run the converter"
+            )
+        n = None
+        for name, (_, shape) in FIELDS.items():
+            if name not in f:
+                raise DatasetError(f"{path}: missing field {name!r}")
+            if f[name].shape[1:] != shape:
+                raise DatasetError(
+                    f"{path}: field {name!r} has shape {f[name].shape[1:]}, expected {shape}"
+                )
+            n = f[name].shape[0] if n is None else n
+            if f[name].shape[0] != n:
+                raise DatasetError(
+                    f"{path}: field {name!r} has {f[name].shape[0]} samples, not {n}"
+                )
+    except Exception:
+        f.close()
+        raise
+    return f
+
+
+def crop_res(f: h5py.File) -> int:
+    """Side of the stored crops of an open dataset, px."""
+    return int(f.attrs[CROP_RES_ATTR])

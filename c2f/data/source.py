@@ -1,0 +1,53 @@
+"""Random access to a dataset file, lazily opened so that it can be pickled to workers."""
+
+import json
+
+import h5py
+import numpy as np
+
+from c2f.data.schema import FIELDS, crop_res, open_dataset
+
+
+class H5Source:
+    """Samples of one c2f dataset file (docs/data.md).
+
+    The file is opened on first access in each process (h5py handles do not survive a fork or
+    a pickle), so a source can be handed to loader workers.
+
+    Args:
+      path: the dataset file; its schema is checked here, in the constructing process.
+    """
+
+    def __init__(self, path):
+        self.path = str(path)
+        with open_dataset(self.path) as f:
+            self.num_samples = len(f["image"])
+            self.crop_res = crop_res(f)
+            self.action_names = tuple(json.loads(f.attrs["action_names"]))
+        self._file: h5py.File | None = None
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_file"] = None
+        return state
+
+    def _handle(self) -> h5py.File:
+        if self._file is None:
+            self._file = open_dataset(self.path)
+        return self._file
+
+    def __getitem__(self, index: int) -> dict:
+        """One sample: every field of the schema as numpy (``image`` as JPEG bytes)."""
+        if not 0 <= index < self.num_samples:
+            raise IndexError(f"{self.path}: sample {index} out of range [0, {self.num_samples})")
+        f = self._handle()
+        return {name: f[name][index] for name in FIELDS}
+
+    def column(self, name: str) -> np.ndarray:
+        """A whole non-image field, e.g. ``"action"`` or ``"joints_cam"``."""
+        if name not in FIELDS or name == "image":
+            raise ValueError(f"column: {name!r} is not a numeric field of {self.path}")
+        return self._handle()[name][...]

@@ -1,0 +1,1 @@
+"""Converters that write the c2f dataset format (docs/data.md)."""

@@ -1,0 +1,113 @@
+"""Generation of the synthetic dataset: render poses through cameras into c2f dataset files."""
+
+import io
+import multiprocessing as mp
+import pathlib
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from c2f.data.schema import DatasetWriter
+from c2f.geometry import apply_affine, box_from_joints, crop_matrix, project, world_to_camera
+from c2f.h36m import ACTIONS, CAMERAS
+from data_prep.synthetic.poses import sample_pose
+from data_prep.synthetic.render import render
+from data_prep.synthetic.scene import subject_cameras
+
+CROP_MARGIN = 1.5  # stored crop box = person box x this, room for scale/rotation augmentation
+
+
+def render_sample(joints_world, cam, crop_res: int, rng, quality: int = 90) -> dict:
+    """Render one pose through one camera into a stored crop; returns one sample's fields."""
+    joints_cam = world_to_camera(cam, joints_world)
+    uv = project(cam, joints_cam)
+    center, scale = box_from_joints(uv)
+    A = crop_matrix(center, scale * CROP_MARGIN, crop_res)
+    image = render(joints_cam, cam.K, cam.R, cam.t, A, crop_res, rng)
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, "JPEG", quality=quality)
+    return {
+        "image": buf.getvalue(),
+        "joints_cam": joints_cam,
+        "joints_2d": apply_affine(A, uv),
+        "center": center,
+        "scale": scale,
+        "crop_center": center,
+        "crop_scale": scale * CROP_MARGIN,
+        "intrinsics": np.array([*cam.f, *cam.c]),
+        "distortion": np.zeros(5),
+        "image_size": np.array([cam.res_w, cam.res_h]),
+    }
+
+
+def _sequence(job) -> dict:
+    """All samples of one (subject, action, subaction): every pose through all 4 cameras."""
+    subject, action, subaction, poses, crop_res, seed = job
+    a = ACTIONS.index(action)
+    rng = np.random.default_rng([seed, subject, a, subaction])
+    cams = subject_cameras(subject, seed)
+    samples = []
+    for k in range(poses):
+        joints_world = sample_pose(action, subject, rng)
+        for c, cam_id in enumerate(CAMERAS):
+            s = render_sample(joints_world, cams[cam_id], crop_res, rng)
+            s.update(subject=subject, action=a, subaction=subaction, camera=c, frame=5 * k)
+            samples.append(s)
+    return {key: [s[key] for s in samples] for key in samples[0]}
+
+
+def write_split(path, subjects, poses: int, crop_res: int, seed: int, workers: int, args) -> int:
+    jobs = [
+        (int(s[1:]), action, sub, poses, crop_res, seed)
+        for s in subjects
+        for action in ACTIONS
+        for sub in (1, 2)
+    ]
+    ctx = mp.get_context("spawn")
+    with DatasetWriter(path, source="synthetic", args=args, crop_res=crop_res) as writer:
+        with ctx.Pool(workers) if workers > 1 else _Serial() as pool:
+            bar = tqdm(total=len(jobs) * poses * 4, desc=pathlib.Path(path).name, unit="img")
+            for batch in pool.imap(_sequence, jobs):
+                writer.append(batch)
+                bar.update(len(batch["image"]))
+            bar.close()
+        return writer.count
+
+
+class _Serial:
+    def imap(self, fn, jobs):
+        return map(fn, jobs)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        return False
+
+
+def preview(path, out_png, n: int = 16) -> None:
+    """A grid of the first samples of a split with their ground-truth 2D skeletons."""
+    from PIL import ImageDraw
+
+    from c2f.data.schema import open_dataset
+    from c2f.skeleton import BONES
+
+    with open_dataset(path) as f:
+        idx = np.linspace(0, len(f["image"]) - 1, n).astype(int)
+        tiles = []
+        for i in idx:
+            img = Image.open(io.BytesIO(f["image"][i].tobytes())).convert("RGB")
+            draw = ImageDraw.Draw(img)
+            pts = f["joints_2d"][i]
+            for a, b in BONES:
+                draw.line([tuple(pts[a]), tuple(pts[b])], fill=(255, 255, 255), width=2)
+            for p in pts:
+                draw.ellipse([p[0] - 2, p[1] - 2, p[0] + 2, p[1] + 2], fill=(0, 0, 0))
+            tiles.append(img)
+    side = tiles[0].size[0]
+    cols = int(np.ceil(np.sqrt(n)))
+    grid = Image.new("RGB", (cols * side, int(np.ceil(n / cols)) * side))
+    for k, tile in enumerate(tiles):
+        grid.paste(tile, ((k % cols) * side, (k // cols) * side))
+    grid.save(out_png)

@@ -1,0 +1,75 @@
+import h5py
+import numpy as np
+import pytest
+
+from c2f.data.schema import FIELDS, SCHEMA_VERSION, DatasetError, DatasetWriter, open_dataset
+
+
+def _samples(n=3):
+    out = {}
+    for name, (kind, shape) in FIELDS.items():
+        if kind == "vlen_uint8":
+            out[name] = [bytes([i, 1, 2]) for i in range(n)]
+        else:
+            out[name] = np.ones((n, *shape), kind)
+    return out
+
+
+def test_round_trip_and_atomic_publish(tmp_path):
+    path = tmp_path / "split.h5"
+    with DatasetWriter(path, source="test", args={"a": 1}, crop_res=64, chunk=2) as w:
+        w.append(_samples(3))
+        assert not path.exists()  # nothing published before close
+        w.append(_samples(2))
+    with open_dataset(path) as f:
+        assert f.attrs["schema_version"] == SCHEMA_VERSION and f.attrs["num_samples"] == 5
+        assert f["joints_cam"].shape == (5, 17, 3) and bytes(f["image"][4]) == bytes([1, 1, 2])
+    assert [p.name for p in tmp_path.iterdir()] == ["split.h5"]
+
+
+def test_failure_inside_the_writer_leaves_nothing(tmp_path):
+    path = tmp_path / "split.h5"
+    path.write_bytes(b"previous")  # an earlier result survives a failed rewrite
+    with pytest.raises(RuntimeError):
+        with DatasetWriter(path, source="test", args={}, crop_res=64) as w:
+            w.append(_samples(2))
+            raise RuntimeError("killed")
+    assert path.read_bytes() == b"previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["split.h5"]
+
+
+def test_writer_rejects_bad_samples(tmp_path):
+    with DatasetWriter(tmp_path / "x.h5", source="test", args={}, crop_res=64) as w:
+        bad = _samples(2)
+        bad["joints_cam"][0, 3, 1] = np.nan
+        with pytest.raises(ValueError, match="joints_cam.*NaN"):
+            w.append(bad)
+        bad = _samples(2)
+        del bad["scale"]
+        with pytest.raises(ValueError, match="scale"):
+            w.append(bad)
+        bad = _samples(2)
+        bad["center"] = np.ones((2, 3))
+        with pytest.raises(ValueError, match="center"):
+            w.append(bad)
+
+
+def test_reader_names_file_and_field(tmp_path):
+    with pytest.raises(DatasetError, match="no such dataset file"):
+        open_dataset(tmp_path / "missing.h5")
+    junk = tmp_path / "junk.h5"
+    junk.write_bytes(b"not hdf5")
+    with pytest.raises(DatasetError, match="junk.h5.*not a readable HDF5"):
+        open_dataset(junk)
+    path = tmp_path / "ok.h5"
+    with DatasetWriter(path, source="test", args={}, crop_res=64) as w:
+        w.append(_samples(1))
+    with h5py.File(path, "a") as f:
+        f.attrs["schema_version"] = 99
+    with pytest.raises(DatasetError, match="ok.h5.*schema_version 99"):
+        open_dataset(path)
+    with h5py.File(path, "a") as f:
+        f.attrs["schema_version"] = SCHEMA_VERSION
+        del f["joints_2d"]
+    with pytest.raises(DatasetError, match="ok.h5.*missing field 'joints_2d'"):
+        open_dataset(path)

@@ -1,0 +1,74 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from c2f.data.schema import open_dataset
+from c2f.geometry import project, world_to_camera
+from c2f.h36m import ACTIONS
+from c2f.skeleton import bone_lengths
+from data_prep.synthetic import poses as P
+from data_prep.synthetic.generate import preview, render_sample
+from data_prep.synthetic.scene import subject_cameras
+
+
+def test_poses_keep_the_subjects_bones_and_stand_on_the_floor():
+    rng = np.random.default_rng(0)
+    for subject in (1, 9):
+        lengths = P.subject_bone_lengths(subject)
+        for action in ACTIONS:
+            pose = P.sample_pose(action, subject, rng)
+            np.testing.assert_allclose(bone_lengths(pose), lengths, atol=1e-6)
+            assert pose[:, 2].min() >= 0.0 and min(pose[3, 2], pose[6, 2]) == pytest.approx(80.0)
+            assert pose[10, 2] > max(pose[2, 2], pose[5, 2])  # head above the knees, always
+    # Subjects differ in size; left and right limbs match within a subject.
+    a, b = P.subject_bone_lengths(1), P.subject_bone_lengths(5)
+    assert np.abs(a - b).max() > 5.0
+    assert a[1] == a[4] and a[11] == a[14]
+
+
+def test_knees_and_elbows_bend_the_human_way():
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        angles = P.sample_angles("SittingDown", rng)
+        body = P.forward_kinematics(angles, P.subject_bone_lengths(1))
+        # Knees flex backwards: the ankle lies behind the thigh's line (y is forward).
+        thigh = body[5] - body[4]
+        shank = body[6] - body[5]
+        assert np.cross(thigh, shank)[0] <= 1e-6  # a backwards turn is negative about +x (left)
+    with pytest.raises(ValueError, match="action"):
+        P.sample_angles("Dancing", rng)
+
+
+def test_cameras_surround_the_subject_at_realistic_distances():
+    cams = subject_cameras(9)
+    for cam in cams.values():
+        assert 3400 < np.linalg.norm(cam.t[:2]) < 6600 and 1200 <= cam.t[2] <= 1900
+        centre = world_to_camera(cam, np.array([0.0, 0.0, 900.0]))
+        assert centre[2] > 3000 and np.all(np.abs(project(cam, centre) - cam.c) < 150)
+    assert subject_cameras(7)["55011271"].res_h == 1002
+
+
+def test_rendered_joints_are_on_the_body_and_deterministic():
+    cam = subject_cameras(1)["54138969"]
+    pose = P.sample_pose("Walking", 1, np.random.default_rng(3))
+    a = render_sample(pose, cam, 128, np.random.default_rng(4))
+    b = render_sample(pose, cam, 128, np.random.default_rng(4))
+    assert a["image"] == b["image"]
+    image = np.asarray(Image.open(io.BytesIO(a["image"])).convert("HSV"))
+    uv = np.round(a["joints_2d"]).astype(int)
+    assert np.all((uv >= 0) & (uv < 128))
+    # Body parts are saturated colours, the background is greyish.
+    sat_joints = image[uv[:, 1], uv[:, 0], 1]
+    assert np.mean(sat_joints > 70) >= 0.9
+    assert np.median(image[:8, :, 1]) < 50
+
+
+def test_split_file_and_preview(synthetic_split, tmp_path):
+    with open_dataset(synthetic_split) as f:
+        assert f.attrs["source"] == "synthetic" and len(f["image"]) == 15 * 2 * 4
+        assert sorted(set(f["action"][:])) == list(range(15))
+        assert set(f["camera"][:]) == {0, 1, 2, 3} and set(f["subject"][:]) == {1}
+    preview(synthetic_split, tmp_path / "p.png", n=4)
+    assert Image.open(tmp_path / "p.png").size == (256, 256)
