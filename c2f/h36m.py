@@ -30,8 +30,8 @@ ACTION_ABBREVIATIONS: dict[str, str] = dict(
     )
 )  # fmt: skip
 
-# File prefixes of the release that differ from the canonical action name (S1 and others).
-_ALIASES = {"TakingPhoto": "Photo", "WalkingDog": "WalkDog"}
+# Names in the release (metadata.xml, S1's file prefixes) that differ from the canonical ones.
+_ALIASES = {"TakingPhoto": "Photo", "WalkingDog": "WalkDog", "WalkingTogether": "WalkTogether"}
 
 
 def canonical_action(name: str) -> str:

@@ -166,8 +166,9 @@ def render(joints_cam, K, R, cam_centre, A, size: int, rng: np.random.Generator,
 
     # Sensor noise: a random window of a fixed noise tile (drawing fresh normals costs more
     # than the rest of the image).
-    oy, ox = rng.integers(0, _NOISE.shape[0] - size + 1, 2)
-    image += _NOISE[oy : oy + size, ox : ox + size]
+    tile = _NOISE if size <= len(_NOISE) else np.pad(_NOISE, ((0, size), (0, size), (0, 0)), "wrap")
+    oy, ox = rng.integers(0, len(tile) - size + 1, 2)
+    image += tile[oy : oy + size, ox : ox + size]
     return np.clip(image, 0.0, 255.0).astype(np.uint8)
 
 

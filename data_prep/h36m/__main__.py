@@ -1,0 +1,153 @@
+"""Convert the Human3.6M release: ``python -m data_prep.h36m --root H36M_ROOT --out DIR``.
+
+Reads ``H36M_ROOT/metadata.xml`` (cameras, sequence file names, resolutions; the release's
+code bundle ships it: pass ``--metadata`` if it lives elsewhere), the per-camera
+``D3_Positions_mono`` CDF files and the videos, and writes ``DIR/train.h5`` (S1, S5, S6, S7,
+S8) and ``DIR/test.h5`` (S9, S11) in the c2f format (docs/data.md), via one part file per
+sequence under ``DIR/parts``. Re-running resumes: finished parts are kept. Bad sequences are
+skipped and listed in the end-of-run summary (also ``DIR/summary.json``).
+"""
+
+import argparse
+import collections
+import json
+import multiprocessing as mp
+import pathlib
+import sys
+import time
+
+from tqdm import tqdm
+
+from c2f.data.schema import FIELDS, DatasetWriter, open_dataset
+from c2f.h36m import CAMERAS, TEST_SUBJECTS, TRAIN_SUBJECTS, canonical_action
+from data_prep.h36m.convert import Job, convert
+from data_prep.h36m.metadata import MetadataError, parse_metadata
+
+KNOWN_BAD = {("S11", "Directions", 2, "54138969"): "the release's video is corrupt"}
+
+
+def make_jobs(args, meta) -> list[Job]:
+    jobs = []
+    for subject in args.subjects:
+        if subject not in meta["sequences"]:
+            raise SystemExit(f"--subjects: {subject} is not in metadata.xml")
+        for seq in meta["sequences"][subject]:
+            if seq["action_id"] == 1:  # "_ALL" (Miscellaneous) is not part of any protocol
+                continue
+            for cam in CAMERAS:
+                jobs.append(
+                    Job(
+                        root=str(args.root),
+                        out=str(args.out),
+                        subject=subject,
+                        action_id=seq["action_id"],
+                        action=seq["action"],
+                        subaction=seq["subaction_id"],
+                        prefix=seq["file_prefix"],
+                        camera=cam,
+                        camera_params=meta["cameras"][subject][cam],
+                        step=args.step,
+                        crop_res=args.crop_res,
+                        quality=args.quality,
+                    )
+                )
+    return jobs
+
+
+def merge(parts: list[pathlib.Path], path: pathlib.Path, args) -> int:
+    """Concatenate part files into one split file (atomically)."""
+    with DatasetWriter(path, source="h36m", args=vars(args), crop_res=args.crop_res) as w:
+        for part in tqdm(parts, desc=f"merge {path.name}", unit="seq"):
+            with open_dataset(part) as f:
+                w.append({name: f[name][...] for name in FIELDS})
+        return w.count
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--root", required=True, type=pathlib.Path, help="folder with S1, S5, ...")
+    p.add_argument("--out", required=True, type=pathlib.Path)
+    p.add_argument("--metadata", type=pathlib.Path, help="default: ROOT/metadata.xml")
+    p.add_argument("--subjects", nargs="+", default=list(TRAIN_SUBJECTS + TEST_SUBJECTS))
+    p.add_argument("--step", type=int, default=5, help="keep every STEP-th frame (5 as usual)")
+    p.add_argument("--crop-res", type=int, default=384, help="stored crop side, px")
+    p.add_argument("--quality", type=int, default=90, help="JPEG quality")
+    p.add_argument("--workers", type=int, default=max(1, mp.cpu_count()))
+    args = p.parse_args(argv)
+    if not args.root.is_dir():
+        p.error(f"--root: {args.root} is not a folder")
+    if args.step < 1:
+        p.error("--step must be >= 1")
+    try:
+        meta = parse_metadata(args.metadata or args.root / "metadata.xml")
+    except MetadataError as e:
+        p.error(str(e))
+    jobs = make_jobs(args, meta)
+    start = time.time()
+    results = []
+    with mp.get_context("spawn").Pool(args.workers) as pool:
+        for r in tqdm(pool.imap_unordered(convert, jobs), total=len(jobs), unit="seq"):
+            results.append(r)
+    summary = summarise(results, time.time() - start)
+    for split, subjects in (("train", TRAIN_SUBJECTS), ("test", TEST_SUBJECTS)):
+        parts = sorted(
+            r.job.part_path for r in results
+            if r.status in ("done", "skipped") and r.job.subject in subjects
+        )  # fmt: skip
+        if parts:
+            summary["files"][split] = merge(parts, args.out / f"{split}.h5", args)
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print_summary(summary)
+    return 0
+
+
+def summarise(results, seconds: float) -> dict:
+    frames = collections.defaultdict(lambda: collections.defaultdict(int))
+    bad, mismatched = [], []
+    converted = 0
+    for r in results:
+        j = r.job
+        key = (j.subject, canonical_action(j.action), j.subaction, j.camera)
+        if r.status == "bad":
+            bad.append({"sequence": f"{j.subject}/{j.prefix}.{j.camera}", "reason": r.reason,
+                        "known": KNOWN_BAD.get(key, "")})  # fmt: skip
+            continue
+        if r.status == "done":
+            converted += r.frames
+            frames[j.subject][canonical_action(j.action)] += r.frames
+        if r.length_mismatch:
+            mismatched.append({"sequence": f"{j.subject}/{j.prefix}.{j.camera}",
+                               "cdf_minus_video_frames": r.length_mismatch})  # fmt: skip
+    return {
+        "seconds": round(seconds, 1),
+        "frames_converted_this_run": converted,
+        "frames_per_second": round(converted / max(seconds, 1e-9), 1),
+        "sequences": {
+            s: sum(1 for r in results if r.status == s) for s in ("done", "skipped", "bad")
+        },
+        "frames_per_subject_action": {s: dict(a) for s, a in frames.items()},
+        "bad_sequences": bad,
+        "length_mismatches": mismatched,
+        "files": {},
+    }
+
+
+def print_summary(summary: dict) -> None:
+    seq = summary["sequences"]
+    print(f"sequences: {seq['done']} converted, {seq['skipped']} already done, {seq['bad']} bad")
+    print(f"frames this run: {summary['frames_converted_this_run']} "
+          f"({summary['frames_per_second']} frames/s)")  # fmt: skip
+    for subject, actions in sorted(summary["frames_per_subject_action"].items()):
+        print(f"  {subject}: " + ", ".join(f"{a} {n}" for a, n in sorted(actions.items())))
+    for b in summary["bad_sequences"]:
+        known = f" [known: {b['known']}]" if b["known"] else ""
+        print(f"  BAD {b['sequence']}: {b['reason']}{known}")
+    if summary["length_mismatches"]:
+        print(f"  {len(summary['length_mismatches'])} sequences with CDF/video length mismatch "
+              "(the shorter was used; see summary.json)")  # fmt: skip
+    for split, n in summary["files"].items():
+        print(f"  {split}.h5: {n} samples")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
