@@ -91,9 +91,28 @@ def read_poses(path: pathlib.Path) -> np.ndarray:
 
 
 def crop_frame(frame: np.ndarray, joints_cam: np.ndarray, cam: Camera, crop_res: int, quality: int):
-    """Crop one frame around the person; returns the sample's fields (without ids)."""
+    """Crop one frame around the person (the authors' box); the sample's fields without ids."""
     uv = project(cam, joints_cam)
     center, scale = box_from_joints(uv)
+    return make_sample(frame, joints_cam, uv, center, scale, cam, crop_res, quality)
+
+
+def make_sample(frame, joints_cam, uv, center, scale, cam: Camera, crop_res: int, quality: int):
+    """A stored sample: the crop of ``frame`` around the box (center, scale) with a margin.
+
+    Args:
+      frame: [H, W, 3] uint8 original image.
+      joints_cam: [17, 3] camera-frame joints, mm.
+      uv: [17, 2] their pixels in ``frame``.
+      center: [2] person box centre, px.
+      scale: the box side / 200.
+      cam: the frame's camera (intrinsics and distortion are stored).
+      crop_res: stored crop side, px.
+      quality: JPEG quality.
+
+    Returns:
+      dict of the schema's fields except the ids (subject, action, ...).
+    """
     A = crop_matrix(center, scale * CROP_MARGIN, crop_res)
     buf = io.BytesIO()
     Image.fromarray(warp(frame, A, crop_res)).save(buf, "JPEG", quality=quality)
@@ -107,7 +126,7 @@ def crop_frame(frame: np.ndarray, joints_cam: np.ndarray, cam: Camera, crop_res:
         "crop_scale": scale * CROP_MARGIN,
         "intrinsics": np.array([*cam.f, *cam.c]),
         "distortion": np.array([*cam.k, *cam.p]),
-        "image_size": np.array([cam.res_w, cam.res_h]),
+        "image_size": np.array([frame.shape[1], frame.shape[0]]),
     }
 
 

@@ -43,7 +43,7 @@ def _hit_capsule(rays, pa, pb, r):
     baoa = ba @ oa
     rdoa = rays @ oa
     oaoa = oa @ oa
-    t = np.full(len(rays), np.inf)
+    t = np.full(len(rays), np.inf, np.float32)
     if baba > 1e-9:
         a = baba - bard * bard
         b = baba * rdoa - baoa * bard
@@ -75,37 +75,40 @@ def _capsule_normals(points, pa, pb):
     return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-9)
 
 
-def _rays(M, size):
-    """Camera-frame rays [size, size, 3] with z = 1 through every output pixel centre.
+def _rays(M, x0, x1, y0, y1):
+    """Unit camera-frame rays [(y1 - y0) * (x1 - x0), 3] through output pixels x0:x1, y0:y1.
 
-    ``M`` = K^-1 A^-1 maps output pixels (u, v, 1) to rays.
+    ``M`` = K^-1 A^-1 maps output pixels (u, v, 1) to (unnormalised) rays.
     """
-    idx = np.arange(size, dtype=np.float32)[:, None]
-    return (idx * M[:, 1] + M[:, 2])[:, None, :] + (idx * M[:, 0])[None, :, :]
+    u = np.arange(x0, x1, dtype=np.float32)
+    v = np.arange(y0, y1, dtype=np.float32)
+    rays = (v[:, None] * M[:, 1] + M[:, 2])[:, None, :] + (u[:, None] * M[:, 0])[None, :, :]
+    rays = rays.reshape(-1, 3)
+    return rays / np.sqrt(np.einsum("ij,ij->i", rays, rays))[:, None]
 
 
-def _background(rays, R, cam_centre, size, style):
+def _background(M, R, cam_centre, size, style):
     """Floor checker (world z = 0) below the horizon and a wall gradient above.
 
-    Computed at half resolution: the background is smooth, and the body is drawn at full
-    resolution on top.
+    Computed at half resolution from separable ray components (the background is smooth, and
+    the body is drawn at full resolution on top).
     """
     half = (size + 1) // 2
     f32 = np.float32
+    W = (R.T @ M).astype(f32)  # output px -> world-frame ray direction
+    u = np.arange(0, 2 * half, 2, dtype=f32)
+    dx, dy, dz = (W[k, 0] * u[None, :] + (W[k, 1] * u + W[k, 2])[:, None] for k in range(3))
     cx, cy, cz = (f32(c) for c in cam_centre)
-    world_dir = rays[::2, ::2] @ R.astype(f32)
-    dz = world_dir[..., 2]
     down = dz < f32(-1e-6)
     t_floor = -cz / np.where(down, dz, f32(-1e-6))
-    hx = (cx + t_floor * world_dir[..., 0]) * f32(1 / 500)
-    hy = (cy + t_floor * world_dir[..., 1]) * f32(1 / 500)
+    hx = (cx + t_floor * dx) * f32(1 / 500)
+    hy = (cy + t_floor * dy) * f32(1 / 500)
     checker = ((np.floor(hx) + np.floor(hy)) % 2)[..., None] > 0
     floor = np.where(checker, style["floor"], style["floor2"])
     fade = np.exp(np.minimum(t_floor, f32(1e6)) * f32(-1 / 15000))[..., None]
     rows = np.linspace(0.75, 1.0, half, dtype=f32)[:, None, None]
-    image = np.where(
-        down[..., None], style["wall"] + fade * (floor - style["wall"]), style["wall"] * rows
-    )
+    wall = style["wall"] * rows
+    image = np.where(down[..., None], style["wall"] + fade * (floor - style["wall"]), wall)
     full = np.broadcast_to(image[:, None, :, None], (half, 2, half, 2, 3))
     return full.reshape(2 * half, 2 * half, 3)[:size, :size] * f32(255.0)
 
@@ -129,8 +132,7 @@ def render(joints_cam, K, R, cam_centre, A, size: int, rng: np.random.Generator,
     style = style or random_style(rng)
     Ainv = np.vstack([invert_affine(A), [0.0, 0.0, 1.0]])
     M = (np.linalg.inv(K) @ Ainv).astype(np.float32)  # output px (u, v, 1) -> camera ray
-    rays = _rays(M, size)
-    image = _background(rays, R, cam_centre, size, style)
+    image = _background(M, R, cam_centre, size, style)
     # Output-pixel position and apparent size of every joint, for the capsules' boxes.
     uvw = joints_cam @ (np.vstack([A, [0.0, 0.0, 1.0]]) @ K).T
     uv = uvw[:, :2] / uvw[:, 2:]
@@ -150,8 +152,7 @@ def render(joints_cam, K, R, cam_centre, A, size: int, rng: np.random.Generator,
         if x1 <= x0 or y1 <= y0:
             continue
         lo, hi = (x0, y0), (x1, y1)
-        sub_rays = rays[y0:y1, x0:x1].reshape(-1, 3)
-        sub_rays = sub_rays / np.sqrt(np.einsum("ij,ij->i", sub_rays, sub_rays))[:, None]
+        sub_rays = _rays(M, x0, x1, y0, y1)
         t = _hit_capsule(sub_rays, pa, pb, np.float32(radius))
         region = (slice(lo[1], hi[1]), slice(lo[0], hi[0]))
         win = np.isfinite(t) & (t < depth[region].reshape(-1))

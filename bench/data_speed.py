@@ -1,0 +1,94 @@
+"""Input-pipeline and converter speed: ``python -m bench.data_speed [--out DIR]``.
+
+Measures, in one run, on the synthetic dataset (generated into DIR if missing):
+  * synthetic generation, images/s on one core (render + JPEG encode) at 256 px;
+  * the loader, images/s per worker process (JPEG decode + the paper's augmentation + targets)
+    at 256 px input, with 0 workers (in-process) and with N workers;
+  * the Human3.6M converter's per-frame work (crop of a full 1000 x 1002 frame + JPEG encode),
+    frames/s on one core (video decoding excluded: it depends on the codec and the files).
+Prints medians over repeats and writes ``DIR/data_speed.json``.
+"""
+
+import argparse
+import json
+import pathlib
+import statistics
+import time
+
+import numpy as np
+
+
+def _median_rate(fn, items: int, repeats: int) -> tuple[float, list[float]]:
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        rates.append(items / (time.perf_counter() - start))
+    return statistics.median(rates), rates
+
+
+def _fmt(rates) -> str:
+    return ", ".join(f"{r:.0f}" for r in rates)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/bench_data"))
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=5)
+    args = p.parse_args(argv)
+
+    from c2f.data import BatchSpec, H5Source, Loader
+    from data_prep.h36m.convert import crop_frame
+    from data_prep.synthetic.generate import render_sample, write_split
+    from data_prep.synthetic.poses import sample_pose
+    from data_prep.synthetic.scene import subject_cameras
+
+    results = {}
+    rng = np.random.default_rng(0)
+    cam = subject_cameras(1)["54138969"]
+    poses = [sample_pose("Walking", 1, rng) for _ in range(50)]
+    rate, rates = _median_rate(
+        lambda: [render_sample(q, cam, 256, rng) for q in poses], 50, args.repeats
+    )
+    results["synthetic_images_per_s_one_core"] = rate
+    print(f"synthetic render + JPEG @256px: {rate:.0f} images/s/core (runs {_fmt(rates)})")
+
+    split = args.out / "train.h5"
+    if not split.is_file():
+        write_split(
+            split, ["S1", "S5"], poses=4, crop_res=256, seed=0, workers=args.workers, args={}
+        )
+    source = H5Source(split)
+    spec = BatchSpec(batch_size=32, input_res=256, output_res=64)
+    loader = Loader(source, spec)
+    rate, rates = _median_rate(lambda: [loader.batch(s) for s in range(4)], 128, args.repeats)
+    results["loader_images_per_s_per_worker"] = rate
+    print(f"loader decode + augment @256px, in-process: {rate:.0f} images/s (runs {_fmt(rates)})")
+    steps = 8 * args.workers
+    parallel = Loader(source, spec, workers=args.workers)
+    it = parallel(0, steps + 2)
+    next(it)  # start-up (process spawn) excluded
+    start = time.perf_counter()
+    for _ in range(steps):
+        next(it)
+    rate = steps * 32 / (time.perf_counter() - start)
+    results[f"loader_images_per_s_{args.workers}_workers"] = rate
+    print(f"loader with {args.workers} workers: {rate:.0f} images/s")
+    per_worker = results["loader_images_per_s_per_worker"]
+    print(f"  -> 16 workers would feed about {16 * per_worker:.0f} images/s (goal 1500)")
+
+    frame = rng.integers(0, 255, (1002, 1000, 3), np.uint8)
+    joints = [cam_joints for cam_joints in (pose @ cam.R.T - cam.t @ cam.R.T for pose in poses)]
+    rate, rates = _median_rate(
+        lambda: [crop_frame(frame, j, cam, 384, 90) for j in joints], 50, args.repeats
+    )
+    results["converter_frames_per_s_one_core"] = rate
+    print(f"converter crop + JPEG @384px: {rate:.0f} frames/s/core (runs {_fmt(rates)})")
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "data_speed.json").write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
