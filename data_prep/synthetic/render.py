@@ -31,60 +31,50 @@ PART_COLOURS = {  # RGB 0..1; left limbs cool, right limbs warm
 }
 
 
+_CAP_A = np.array([c[0] for c in CAPSULES])
+_CAP_B = np.array([c[1] for c in CAPSULES])
+_CAP_R = np.array([c[2] for c in CAPSULES], np.float32)
+_LIGHT = (np.array([-0.4, -0.7, -0.6]) / np.linalg.norm([-0.4, -0.7, -0.6])).astype(np.float32)
 _NOISE = np.random.default_rng(12345).normal(0.5, 0.015 * 255, (640, 640, 3)).astype(np.float32)
 
 
-def _hit_capsule(rays, pa, pb, r):
-    """Distance along unit ``rays`` [N, 3] (from the origin) to a capsule; inf where missed."""
+def _dot(x, y):
+    return np.einsum("ij,ij->i", x, y)
+
+
+def _hit_capsules(rays, pa, pb, r):
+    """Distance along unit ``rays`` [N, 3] (from the camera centre) to capsules; inf if missed.
+
+    Row i tests ray i against the capsule from ``pa[i]`` to ``pb[i]`` of radius ``r[i]``:
+    the cylinder's side first, then the sphere at the end the ray is nearest to.
+    """
     ba = pb - pa
     oa = -pa
-    baba = ba @ ba
-    bard = rays @ ba
-    baoa = ba @ oa
-    rdoa = rays @ oa
-    oaoa = oa @ oa
-    t = np.full(len(rays), np.inf, np.float32)
-    if baba > 1e-9:
-        a = baba - bard * bard
-        b = baba * rdoa - baoa * bard
-        c = baba * oaoa - baoa * baoa - r * r * baba
-        h = b * b - a * c
-        ok = (h >= 0) & (a > 1e-12)
-        tc = np.where(ok, (-b - np.sqrt(np.maximum(h, 0))) / np.where(a > 1e-12, a, 1.0), np.inf)
-        y = baoa + tc * bard
-        body = ok & (y > 0) & (y < baba) & (tc > 0)
-        t = np.where(body, tc, t)
-        cap_a = np.where(body, False, True) & (y <= 0)
-    else:
-        cap_a = np.ones(len(rays), bool)
-    for centre, use in ((pa, cap_a), (pb, ~cap_a)):
-        oc = -centre
-        b = rays @ oc
-        h = b * b - (oc @ oc - r * r)
-        ts = -b - np.sqrt(np.maximum(h, 0))
-        hit = use & (h > 0) & (ts > 0) & (ts < t)
-        t = np.where(hit, ts, t)
-    return t
+    baba = _dot(ba, ba)
+    bard = _dot(rays, ba)
+    baoa = _dot(ba, oa)
+    rdoa = _dot(rays, oa)
+    a = baba - bard * bard
+    b = baba * rdoa - baoa * bard
+    c = baba * _dot(oa, oa) - baoa * baoa - r * r * baba
+    h = b * b - a * c
+    ok = (h >= 0) & (a > 1e-6)
+    tc = (-b - np.sqrt(np.maximum(h, 0))) / np.where(ok, a, 1.0)
+    y = baoa + tc * bard
+    side = ok & (y > 0) & (y < baba) & (tc > 0)
+    centre = np.where((y <= 0)[:, None], pa, pb)
+    bs = -_dot(rays, centre)
+    hs = bs * bs - (_dot(centre, centre) - r * r)
+    ts = -bs - np.sqrt(np.maximum(hs, 0))
+    cap = ~side & (hs > 0) & (ts > 0)
+    return np.where(side, tc, np.where(cap, ts, np.float32(np.inf)))
 
 
 def _capsule_normals(points, pa, pb):
     ba = pb - pa
-    denom = max(ba @ ba, 1e-9)
-    s = np.clip((points - pa) @ ba / denom, 0.0, 1.0)
+    s = np.clip(_dot(points - pa, ba) / np.maximum(_dot(ba, ba), 1e-9), 0.0, 1.0)
     n = points - (pa + s[:, None] * ba)
-    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-9)
-
-
-def _rays(M, x0, x1, y0, y1):
-    """Unit camera-frame rays [(y1 - y0) * (x1 - x0), 3] through output pixels x0:x1, y0:y1.
-
-    ``M`` = K^-1 A^-1 maps output pixels (u, v, 1) to (unnormalised) rays.
-    """
-    u = np.arange(x0, x1, dtype=np.float32)
-    v = np.arange(y0, y1, dtype=np.float32)
-    rays = (v[:, None] * M[:, 1] + M[:, 2])[:, None, :] + (u[:, None] * M[:, 0])[None, :, :]
-    rays = rays.reshape(-1, 3)
-    return rays / np.sqrt(np.einsum("ij,ij->i", rays, rays))[:, None]
+    return n / np.maximum(np.sqrt(_dot(n, n)), 1e-9)[:, None]
 
 
 def _background(M, R, cam_centre, size, style):
@@ -109,8 +99,9 @@ def _background(M, R, cam_centre, size, style):
     rows = np.linspace(0.75, 1.0, half, dtype=f32)[:, None, None]
     wall = style["wall"] * rows
     image = np.where(down[..., None], style["wall"] + fade * (floor - style["wall"]), wall)
-    full = np.broadcast_to(image[:, None, :, None], (half, 2, half, 2, 3))
-    return full.reshape(2 * half, 2 * half, 3)[:size, :size] * f32(255.0)
+    full = np.empty((half, 2, half, 2, 3), f32)
+    np.multiply(image[:, None, :, None], f32(255.0), out=full)
+    return full.reshape(2 * half, 2 * half, 3)[:size, :size]
 
 
 def render(joints_cam, K, R, cam_centre, A, size: int, rng: np.random.Generator, style=None):
@@ -138,32 +129,37 @@ def render(joints_cam, K, R, cam_centre, A, size: int, rng: np.random.Generator,
     uv = uvw[:, :2] / uvw[:, 2:]
     px_per_mm = K[0, 0] * np.abs(A[:, :2]).sum(1).max() / np.maximum(joints_cam[:, 2], 1.0)
 
-    depth = np.full((size, size), np.inf, np.float32)
-    light = np.array([-0.4, -0.7, -0.6])
-    light /= np.linalg.norm(light)
+    # Every (pixel, capsule) pair inside a capsule's bounding box, tested in one pass; per pixel
+    # the nearest hit wins (a z-buffer by sorting).
     joints = joints_cam.astype(np.float32)
-    for a, b, radius, part in CAPSULES:
-        pa, pb = joints[a], joints[b]
+    pixels, caps = [], []
+    for k, (a, b, radius, _) in enumerate(CAPSULES):
         pad = radius * max(px_per_mm[a], px_per_mm[b]) + 2
         x0 = max(int(min(uv[a, 0], uv[b, 0]) - pad), 0)
         x1 = min(int(max(uv[a, 0], uv[b, 0]) + pad) + 2, size)
         y0 = max(int(min(uv[a, 1], uv[b, 1]) - pad), 0)
         y1 = min(int(max(uv[a, 1], uv[b, 1]) + pad) + 2, size)
-        if x1 <= x0 or y1 <= y0:
-            continue
-        lo, hi = (x0, y0), (x1, y1)
-        sub_rays = _rays(M, x0, x1, y0, y1)
-        t = _hit_capsule(sub_rays, pa, pb, np.float32(radius))
-        region = (slice(lo[1], hi[1]), slice(lo[0], hi[0]))
-        win = np.isfinite(t) & (t < depth[region].reshape(-1))
-        if not win.any():
-            continue
-        points = sub_rays[win] * t[win, None]
-        normals = _capsule_normals(points, pa, pb)
-        shade = 0.35 + 0.65 * np.clip(normals @ light.astype(np.float32), 0.0, 1.0)
-        rows, cols = np.divmod(np.flatnonzero(win), hi[0] - lo[0])
-        image[lo[1] + rows, lo[0] + cols] = shade[:, None] * style["parts255"][part]
-        depth[lo[1] + rows, lo[0] + cols] = t[win]
+        if x1 > x0 and y1 > y0:
+            box = (np.arange(y0, y1)[:, None] * size + np.arange(x0, x1)).ravel()
+            pixels.append(box)
+            caps.append(np.full(box.size, k))
+    if pixels:
+        pix, cap = np.concatenate(pixels), np.concatenate(caps)
+        v, u = (x.astype(np.float32) for x in np.divmod(pix, size))
+        rays = u[:, None] * M[:, 0] + v[:, None] * M[:, 1] + M[:, 2]
+        rays /= np.sqrt(_dot(rays, rays))[:, None]
+        pa, pb = joints[_CAP_A[cap]], joints[_CAP_B[cap]]
+        t = _hit_capsules(rays, pa, pb, _CAP_R[cap])
+        hit = np.flatnonzero(np.isfinite(t))
+        order = hit[np.lexsort((t[hit], pix[hit]))]
+        first = np.ones(order.size, bool)
+        first[1:] = pix[order[1:]] != pix[order[:-1]]
+        win = order[first]
+        points = rays[win] * t[win, None]
+        normals = _capsule_normals(points, pa[win], pb[win])
+        shade = 0.35 + 0.65 * np.clip(normals @ _LIGHT, 0.0, 1.0)
+        colours = np.stack([style["parts255"][part] for *_, part in CAPSULES])
+        image.reshape(-1, 3)[pix[win]] = shade[:, None] * colours[cap[win]]
 
     # Sensor noise: a random window of a fixed noise tile (drawing fresh normals costs more
     # than the rest of the image).
