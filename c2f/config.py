@@ -1,13 +1,16 @@
 """The experiment configuration: frozen dataclasses, one file per recipe in ``configs/``.
 
 A recipe is a Python file defining ``get_config() -> Config``; load it with
-:func:`load_config`.
+:func:`load_config` and change fields from the command line with :func:`apply_overrides`
+(``train.steps=500``, ``model.depths=(1,2,4,64)``, ``optim.name="adam"``).
 """
 
+import ast
 import dataclasses
 import importlib.util
 import pathlib
 
+from c2f.data.augment import AugmentConfig
 from c2f.geometry.depth_bins import DepthBins
 from c2f.losses import LossConfig
 from c2f.model.config import ModelConfig
@@ -15,19 +18,105 @@ from c2f.volume.targets import TargetConfig
 
 
 @dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Where the data is and how it is loaded.
+
+    Attributes:
+      root: folder with ``train.h5`` and ``test.h5`` (docs/data.md).
+      train_file, test_file: file names inside ``root``.
+      workers: loader processes (0: in the training process).
+      augment: the training augmentation (the paper's by default).
+    """
+
+    root: str = "data/synthetic"
+    train_file: str = "train.h5"
+    test_file: str = "test.h5"
+    workers: int = 2
+    augment: AugmentConfig = AugmentConfig()
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimConfig:
+    """Optimizer: the paper's RMSprop or Adam, with a step schedule.
+
+    Attributes:
+      name: "rmsprop" (the paper: lr 2.5e-4) or "adam" (the integral recipe).
+      learning_rate: initial learning rate.
+      decay_steps: steps at which the rate is multiplied by ``decay_factor``.
+      decay_factor: the step schedule's factor.
+      warmup_steps: linear warm-up from 0 (0: none).
+      clip_norm: global gradient-norm clipping (0: none).
+    """
+
+    name: str = "rmsprop"
+    learning_rate: float = 2.5e-4
+    decay_steps: tuple[int, ...] = ()
+    decay_factor: float = 0.1
+    warmup_steps: int = 0
+    clip_norm: float = 0.0
+
+    def __post_init__(self):
+        if self.name not in ("rmsprop", "adam"):
+            raise ValueError(f"OptimConfig.name: 'rmsprop' or 'adam', got {self.name!r}")
+        if self.learning_rate <= 0:
+            raise ValueError(
+                f"OptimConfig.learning_rate: must be positive, got {self.learning_rate}"
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """The training loop.
+
+    Attributes:
+      batch_size: global batch (split over every device of every host).
+      steps: total optimizer steps.
+      seed: parameter initialisation and data order.
+      log_every: steps between scalar logs.
+      eval_every: steps between evaluations on the test split (0: only at the end).
+      eval_limit: evaluate on at most this many test samples (0: all).
+      checkpoint_every: steps between checkpoints.
+      keep_checkpoints: how many recent checkpoints to keep (the best is kept besides).
+      decode: "soft" (soft-argmax) or "hard" (the paper's argmax, refined) for evaluation.
+      image_every: steps between image summaries (0: never).
+    """
+
+    batch_size: int = 16
+    steps: int = 100_000
+    seed: int = 0
+    log_every: int = 50
+    eval_every: int = 5_000
+    eval_limit: int = 0
+    checkpoint_every: int = 1_000
+    keep_checkpoints: int = 3
+    decode: str = "soft"
+    image_every: int = 0
+
+    def __post_init__(self):
+        if self.decode not in ("soft", "hard"):
+            raise ValueError(f"TrainConfig.decode: 'soft' or 'hard', got {self.decode!r}")
+        for name in ("batch_size", "steps", "log_every", "checkpoint_every", "keep_checkpoints"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"TrainConfig.{name}: must be positive, got {getattr(self, name)}")
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
-    """Everything that defines the network and what it is trained to predict."""
+    """Everything that defines an experiment."""
 
     model: ModelConfig = ModelConfig()
     targets: TargetConfig = TargetConfig()
     loss: LossConfig = LossConfig()
     depth_bins: DepthBins = DepthBins()
+    data: DataConfig = DataConfig()
+    optim: OptimConfig = OptimConfig()
+    train: TrainConfig = TrainConfig()
 
     def __post_init__(self):
-        if self.depth_bins.num_bins % self.model.depths[-1]:
+        if self.depth_bins.num_bins != self.model.depths[-1]:
             raise ValueError(
-                f"Config: model.depths[-1] ({self.model.depths[-1]}) must divide "
-                f"depth_bins.num_bins ({self.depth_bins.num_bins})"
+                f"Config: model.depths[-1] ({self.model.depths[-1]}) must equal "
+                f"depth_bins.num_bins ({self.depth_bins.num_bins}), the finest depth resolution"
             )
         if len(self.loss.stage_weights) not in (0, len(self.model.depths)):
             raise ValueError(
@@ -54,3 +143,62 @@ def load_config(path: str | pathlib.Path) -> Config:
     if not isinstance(cfg, Config):
         raise ValueError(f"config: get_config() in {str(path)!r} returned {type(cfg).__name__}")
     return cfg
+
+
+def _replace(obj, keys: list[str], value, full: str):
+    if not dataclasses.is_dataclass(obj):
+        raise ValueError(f"--set {full}: {'.'.join(keys)} is not a config field")
+    names = {f.name for f in dataclasses.fields(obj)}
+    if keys[0] not in names:
+        raise ValueError(f"--set {full}: {type(obj).__name__} has no field {keys[0]!r} "
+                         f"(fields: {', '.join(sorted(names))})")  # fmt: skip
+    if len(keys) > 1:
+        value = _replace(getattr(obj, keys[0]), keys[1:], value, full)
+    return dataclasses.replace(obj, **{keys[0]: value})
+
+
+def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
+    """Apply ``key.path=value`` overrides; values are Python literals (strings may be bare).
+
+    Raises:
+      ValueError: naming the override when the key does not exist or the value is invalid.
+    """
+    for item in overrides:
+        if "=" not in item:
+            raise ValueError(f"--set {item}: expected key=value")
+        key, text = item.split("=", 1)
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = text
+        if isinstance(value, list):
+            value = tuple(value)
+        try:
+            cfg = _replace(cfg, key.strip().split("."), value, item)
+        except (TypeError, ValueError) as e:
+            message = str(e)
+            raise ValueError(
+                message if message.startswith("--set") else f"--set {item}: {e}"
+            ) from e
+    return cfg
+
+
+def _from_dict(cls, data: dict):
+    kwargs = {}
+    types = {f.name: f.type for f in dataclasses.fields(cls)}
+    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+    for name, value in data.items():
+        if name not in types:
+            raise ValueError(f"config: {cls.__name__} has no field {name!r}")
+        default = defaults[name]
+        if dataclasses.is_dataclass(default):
+            value = _from_dict(type(default), value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+def config_from_dict(data: dict) -> Config:
+    """Rebuild a :class:`Config` from ``dataclasses.asdict`` output (e.g. a checkpoint's JSON)."""
+    return _from_dict(Config, data)

@@ -31,3 +31,35 @@ def synthetic_split(tmp_path_factory):
     path = tmp_path_factory.mktemp("synthetic") / "train.h5"
     write_split(path, ["S1"], poses=1, crop_res=128, seed=0, workers=1, args={"test": True})
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory):
+    """A tiny synthetic dataset folder: train (S1) and test (S9), 1 pose per sequence, 96 px."""
+    from data_prep.synthetic.generate import write_split
+
+    root = tmp_path_factory.mktemp("tiny_data")
+    write_split(root / "train.h5", ["S1"], poses=1, crop_res=96, seed=0, workers=1, args={})
+    write_split(root / "test.h5", ["S9"], poses=1, crop_res=96, seed=1, workers=1, args={})
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_cfg(tiny_data):
+    """configs/tiny.py on the tiny dataset, logging every step."""
+    from c2f.config import apply_overrides, load_config
+
+    return apply_overrides(
+        load_config(ROOT / "configs/tiny.py"),
+        [f"data.root={str(tiny_data)!r}", "train.log_every=1", "train.steps=6"],
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_cfg, tmp_path_factory):
+    """A finished tiny training run (6 steps): its workdir."""
+    from c2f.train.loop import train
+
+    workdir = tmp_path_factory.mktemp("tiny_run")
+    train(tiny_cfg, workdir, progress=False)
+    return workdir

@@ -110,7 +110,9 @@ def make_example(
       dict with ``image`` [R, R, 3] uint8, ``coords`` [17, 3] float32 (x, y heatmap px; z bins
       at ``depth_bins.num_bins``), ``z_mm`` [17] root-relative depth, ``joints_rel_mm``
       [17, 3] root-relative camera-frame joints (mirrored in x when flipped), ``mask`` [17] bool
-      (finite and inside the volume), ``uv_input`` [17, 2] px in the input image.
+      (finite and inside the volume), ``uv_input`` [17, 2] px in the input image,
+      ``hm_to_img`` [2, 3] affine from heatmap px to original-image px, ``intrinsics`` [4],
+      ``distortion`` [5] and ``root_depth_mm`` (the root's camera-frame depth).
     """
     joints_cam = np.asarray(sample["joints_cam"], np.float64)
     if not np.all(np.isfinite(joints_cam)):
@@ -133,9 +135,16 @@ def make_example(
     coords = np.concatenate([xy, z[:, None]], axis=1)
     upper = np.array([output_res, output_res, depth_bins.num_bins]) - 0.5
     mask = np.all((coords >= -0.5) & (coords <= upper), axis=1)
+    to_heatmap = crop_matrix(
+        sample["center"], float(sample["scale"]) * aug.scale, output_res, aug.rot_deg, aug.flip
+    )
     return {
         "image": image,
         "coords": coords.astype(np.float32),
+        "hm_to_img": invert_affine(to_heatmap).astype(np.float32),
+        "intrinsics": np.asarray(sample["intrinsics"], np.float32),
+        "distortion": np.asarray(sample["distortion"], np.float32),
+        "root_depth_mm": np.float32(joints_cam[ROOT, 2]),
         "z_mm": rel[:, 2].astype(np.float32),
         "joints_rel_mm": rel.astype(np.float32),
         "mask": mask,

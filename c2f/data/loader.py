@@ -78,13 +78,18 @@ class Loader:
         return perm[k * b : (k + 1) * b]
 
     def batch(self, step: int) -> dict:
-        """Batch ``step``: the fields of :func:`make_example` stacked, plus metadata.
+        """Batch ``step`` (see :meth:`batch_of`)."""
+        return self.batch_of(self.indices(step), step)
 
-        The metadata are ``index`` and the sample's subject, action, subaction, camera, frame.
+    def batch_of(self, indices, step: int = 0) -> dict:
+        """The samples ``indices`` as a batch (augmented as batch ``step`` would be).
+
+        Returns the fields of :func:`make_example` stacked, plus ``index`` and the samples'
+        subject, action, subaction, camera and frame.
         """
         spec = self.spec
         examples = []
-        for slot, i in enumerate(self.indices(step)):
+        for slot, i in enumerate(indices):
             sample = self.source[int(i)]
             if spec.augment is None:
                 aug = Augmentation()

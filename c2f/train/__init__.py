@@ -1,0 +1,1 @@
+"""Training and evaluation: state, the jitted steps, sharding, checkpoints and logs."""

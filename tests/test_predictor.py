@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+
+from c2f import Predictor
+
+
+@pytest.fixture(scope="module")
+def predictor(tiny_run):
+    return Predictor.from_checkpoint(tiny_run)
+
+
+def test_outputs_and_one_trace_per_bucket(predictor):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (5, 120, 100, 3), np.uint8)
+    one = predictor(images[0])
+    assert one["joints_2d"].shape == (17, 2) and one["joints_3d"].shape == (17, 3)
+    assert "joints_3d_camera" not in one
+    np.testing.assert_allclose(one["joints_3d"][0], 0, atol=1e-4)  # root-relative
+    assert predictor.traces == 1
+    for n in (3, 4):  # both pad to the bucket of 4
+        out = predictor(images[:n])
+        assert out["joints_2d"].shape == (n, 17, 2)
+    assert predictor.traces == 2
+    predictor(images[:4])
+    assert predictor.traces == 2
+    K = np.array([[150.0, 0, 50], [0, 150.0, 60], [0, 0, 1]])
+    out = predictor(images[:2], boxes=[[10, 10, 90, 110], [0, 0, 99, 119]], K=K)
+    cam = out["joints_3d_camera"]
+    np.testing.assert_allclose(out["joints_3d"], cam - cam[:, :1], atol=1e-3)
+    assert np.all(cam[:, :, 2] > 0)  # in front of the camera
+    # The same image alone or in a batch gives the same answer.
+    np.testing.assert_allclose(
+        predictor(images[1])["joints_2d"], predictor(images[:3])["joints_2d"][1], atol=1e-3
+    )
+
+
+def test_2d_output_is_in_input_image_pixels(predictor):
+    # The same content and box moved by (dx, dy): the same prediction, moved by (dx, dy).
+    rng = np.random.default_rng(1)
+    image = np.zeros((300, 300, 3), np.uint8)
+    image[60:240, 60:240] = rng.integers(0, 255, (180, 180, 3), np.uint8)
+    shifted = np.roll(image, (20, 30), axis=(0, 1))  # zeros roll into zeros: a pure shift
+    a = predictor(image, boxes=[80, 70, 200, 210])["joints_2d"]
+    b = predictor(shifted, boxes=[110, 90, 230, 230])["joints_2d"]
+    np.testing.assert_allclose(b, a + [30, 20], atol=0.05)
+
+
+def test_bad_input_names_the_argument(predictor):
+    img = np.zeros((64, 64, 3), np.uint8)
+    with pytest.raises(ValueError, match="images.*uint8"):
+        predictor(img.astype(np.float32))
+    with pytest.raises(ValueError, match="images.*channels"):
+        predictor(np.zeros((64, 64, 4), np.uint8))
+    with pytest.raises(ValueError, match="images.*shape"):
+        predictor(np.zeros((64, 64), np.uint8))
+    with pytest.raises(ValueError, match="images.*empty"):
+        predictor(np.zeros((0, 64, 64, 3), np.uint8))
+    with pytest.raises(ValueError, match="boxes.*outside"):
+        predictor(img, boxes=[100, 100, 120, 120])
+    with pytest.raises(ValueError, match="boxes.*empty"):
+        predictor(img, boxes=[10, 10, 5, 20])
+    with pytest.raises(ValueError, match="K"):
+        predictor(img, K=np.eye(2))

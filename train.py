@@ -1,0 +1,46 @@
+"""Train the coarse-to-fine network.
+
+    python train.py --config configs/demo.py --workdir runs/demo [--set train.steps=500 ...]
+
+Resumes from the latest checkpoint in --workdir. Multi-host: pass --coordinator, --num-processes
+and --process-id (or set JAX's cluster environment) to call ``jax.distributed.initialize``.
+"""
+
+import argparse
+import sys
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--config", required=True, help="a configs/*.py recipe")
+    p.add_argument("--workdir", required=True, help="checkpoints, logs and config")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides")
+    p.add_argument("--coordinator", help="host:port of process 0 (multi-host)")
+    p.add_argument("--num-processes", type=int)
+    p.add_argument("--process-id", type=int)
+    p.add_argument("--distributed", action="store_true", help="initialise from the environment")
+    args = p.parse_args(argv)
+
+    import jax
+
+    if args.coordinator or args.distributed:
+        jax.distributed.initialize(args.coordinator, args.num_processes, args.process_id)
+
+    from c2f.config import apply_overrides, load_config
+    from c2f.train.loop import TrainingDiverged, train
+
+    try:
+        cfg = apply_overrides(load_config(args.config), args.set)
+    except ValueError as e:
+        p.error(str(e))
+    try:
+        summary = train(cfg, args.workdir)
+    except TrainingDiverged as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"done at step {summary['step']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
