@@ -78,7 +78,8 @@ class TrainConfig:
       checkpoint_every: steps between checkpoints.
       keep_checkpoints: how many recent checkpoints to keep (the best is kept besides).
       decode: "soft" (soft-argmax) or "hard" (the paper's argmax, refined) for evaluation.
-      image_every: steps between image summaries (0: never).
+      image_summaries: at each evaluation, log a picture to TensorBoard: test crops with the
+        predicted and true 2D skeletons, 3D skeletons from two viewpoints, heatmap slices.
     """
 
     batch_size: int = 16
@@ -90,7 +91,7 @@ class TrainConfig:
     checkpoint_every: int = 1_000
     keep_checkpoints: int = 3
     decode: str = "soft"
-    image_every: int = 0
+    image_summaries: bool = True
 
     def __post_init__(self):
         if self.decode not in ("soft", "hard"):

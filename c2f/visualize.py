@@ -64,16 +64,45 @@ def draw_3d(pred_mm, gt_mm=None, size: int = 256, extent_mm: float = 1100.0) -> 
     return np.asarray(panel)
 
 
-def sample_figure(image, uv, gt_uv, pred_mm, gt_mm) -> np.ndarray:
-    """One row: the crop with 2D skeletons, then the 3D views, all at the crop's height."""
+def sample_figure(image, uv, gt_uv, pred_mm, gt_mm, min_size: int = 192) -> np.ndarray:
+    """One row: the crop with 2D skeletons, then the 3D views, at least ``min_size`` px high."""
+    zoom = max(1, -(-min_size // image.shape[0]))
+    if zoom > 1:  # small demo crops: enlarge so the skeletons are legible
+        size = image.shape[0] * zoom
+        image = np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.BILINEAR))
+        uv = (np.asarray(uv) + 0.5) * zoom - 0.5
+        gt_uv = None if gt_uv is None else (np.asarray(gt_uv) + 0.5) * zoom - 0.5
     size = image.shape[0]
     left = draw_2d(image, uv, gt_uv)
     right = draw_3d(pred_mm, gt_mm, size=size)
     return np.concatenate([left, right], axis=1)
 
 
-def figure(cfg, graphdef, state, source, indices, mesh=None) -> np.ndarray:
-    """Rows of :func:`sample_figure` for samples ``indices`` of a dataset, predicted by a model."""
+def depth_slice(volume, size: int) -> np.ndarray:
+    """A heatmap's slice through its peak: [J, D, H, W] -> [size, size * 3, 3] uint8.
+
+    Three joints (head, left wrist, right ankle); each panel is the H x W slice at the depth of
+    that joint's maximum, scaled to [0, 255] and enlarged to ``size`` px.
+    """
+    panels = []
+    for joint in (10, 13, 3):
+        v = np.asarray(volume[joint], np.float32)
+        d = np.unravel_index(np.argmax(v), v.shape)[0]
+        s = v[d]
+        s = (255 * (s - s.min()) / max(float(s.max() - s.min()), 1e-9)).astype(np.uint8)
+        img = Image.fromarray(s).resize((size, size), Image.Resampling.NEAREST)
+        panels.append(np.asarray(img.convert("RGB")))
+    return np.concatenate(panels, axis=1)
+
+
+_FORWARD = {}
+
+
+def figure(cfg, graphdef, state, source, indices, mesh=None, heatmap: bool = False) -> np.ndarray:
+    """Rows of :func:`sample_figure` for samples ``indices`` of a dataset, predicted by a model.
+
+    With ``heatmap``, a last row shows depth slices of the first sample's finest volume.
+    """
     import jax
 
     from c2f.train.evaluate import test_loader
@@ -85,9 +114,10 @@ def figure(cfg, graphdef, state, source, indices, mesh=None) -> np.ndarray:
     n = len(indices)
     size = -(-n // mesh.size) * mesh.size
     batch = loader.batch_of(np.resize(np.asarray(indices), size))
-    out = jax.device_get(
-        make_eval_step(cfg, graphdef, how=cfg.train.decode)(state, shard_batch(batch, mesh, size))
-    )
+    key = ("eval", graphdef, cfg.train.decode)
+    if key not in _FORWARD:  # compiled once per model graph, not at every call
+        _FORWARD[key] = make_eval_step(cfg, graphdef, how=cfg.train.decode)
+    out = jax.device_get(_FORWARD[key](state, shard_batch(batch, mesh, size)))
     scale = cfg.model.input_res / cfg.model.output_res
     rows = []
     for i in range(n):

@@ -145,3 +145,22 @@ def test_config_overrides_and_json_round_trip():
         apply_overrides(cfg, ["optim.name=sgd"])
     with pytest.raises(ValueError, match="key=value"):
         apply_overrides(cfg, ["train.steps"])
+
+
+def test_tensorboard_and_jsonl_logs(tiny_run):
+    from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
+    from tensorboard.compat.proto import event_pb2
+
+    tags = {}
+    for path in (tiny_run / "tb").iterdir():
+        for raw in RawEventFileLoader(str(path)).Load():
+            for value in event_pb2.Event.FromString(raw).summary.value:
+                tags[value.tag] = value
+    expected = ["train/loss", "train/stage1/mse", "train/stage1/l1", "train/grad_norm"]
+    expected += ["train/learning_rate", "train/images_per_s", "eval/mpjpe", "eval/pa_mpjpe"]
+    for tag in expected:
+        assert tag in tags, tag
+    image = tags["eval/predictions"].image
+    assert image.height > 0 and image.encoded_image_string[:4] == b"\x89PNG"
+    rows = [json.loads(line) for line in (tiny_run / "metrics.jsonl").read_text().splitlines()]
+    assert any("eval/mpjpe" in r for r in rows) and all("step" in r for r in rows)

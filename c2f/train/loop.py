@@ -13,6 +13,7 @@ import signal
 import time
 
 import jax
+import numpy as np
 from tqdm import tqdm
 
 from c2f.config import Config
@@ -23,6 +24,7 @@ from c2f.train.logger import MetricWriter
 from c2f.train.sharding import make_mesh, replicate, shard_batch
 from c2f.train.state import create, eval_graph, learning_rate_schedule
 from c2f.train.steps import make_eval_step, make_train_step
+from c2f.visualize import figure
 
 
 class TrainingDiverged(RuntimeError):
@@ -118,6 +120,10 @@ def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool
         )
         scalars = summary_scalars(result)
         writer.scalars(step, scalars)
+        if cfg.train.image_summaries and main_process:
+            picks = eval_indices[np.linspace(0, len(eval_indices) - 1, 2).astype(int)]
+            fig = figure(cfg, model_graph, model_state, test_source, picks, mesh, heatmap=True)
+            writer.image(step, "eval/predictions", fig)
         return result, scalars
 
     def save(step, state, mpjpe=None, extra=None):
