@@ -12,7 +12,7 @@ from c2f.data.schema import open_dataset
 from c2f.geometry import Camera, DepthBins, apply_affine, crop_matrix, project
 from c2f.h36m import ACTIONS, CAMERAS
 from data_prep import c2f_annot
-from data_prep.h36m.convert import CROP_MARGIN
+from data_prep.sample import CROP_MARGIN
 
 N = 6
 

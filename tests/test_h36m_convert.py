@@ -12,8 +12,9 @@ from c2f.data.schema import open_dataset
 from c2f.geometry import Camera, apply_affine, box_from_joints, crop_matrix, project
 from c2f.geometry.camera import world_to_camera
 from c2f.skeleton import H36M32_INDICES
-from data_prep.h36m.convert import CROP_MARGIN, crop_frame
+from data_prep.h36m.convert import crop_frame
 from data_prep.h36m.metadata import MetadataError, parse_metadata
+from data_prep.sample import CROP_MARGIN
 from data_prep.synthetic.poses import sample_pose
 from data_prep.synthetic.render import render
 

@@ -7,19 +7,16 @@ skipped, and leaves no file.
 """
 
 import dataclasses
-import io
 import pathlib
 
 import numpy as np
-from PIL import Image
 
 from c2f.data.augment import warp
 from c2f.data.schema import DatasetWriter
-from c2f.geometry import Camera, apply_affine, box_from_joints, crop_matrix, project
+from c2f.geometry import Camera, box_from_joints, project
 from c2f.h36m import ACTIONS, CAMERAS, canonical_action
 from c2f.skeleton import H36M32_INDICES
-
-CROP_MARGIN = 1.5  # stored crop box = person box x this (room for scale/rotation augmentation)
+from data_prep.sample import stored_crop_matrix, stored_sample
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,21 +110,11 @@ def make_sample(frame, joints_cam, uv, center, scale, cam: Camera, crop_res: int
     Returns:
       dict of the schema's fields except the ids (subject, action, ...).
     """
-    A = crop_matrix(center, scale * CROP_MARGIN, crop_res)
-    buf = io.BytesIO()
-    Image.fromarray(warp(frame, A, crop_res)).save(buf, "JPEG", quality=quality)
-    return {
-        "image": buf.getvalue(),
-        "joints_cam": joints_cam,
-        "joints_2d": apply_affine(A, uv),
-        "center": center,
-        "scale": scale,
-        "crop_center": center,
-        "crop_scale": scale * CROP_MARGIN,
-        "intrinsics": np.array([*cam.f, *cam.c]),
-        "distortion": np.array([*cam.k, *cam.p]),
-        "image_size": np.array([frame.shape[1], frame.shape[0]]),
-    }
+    A = stored_crop_matrix(center, scale, crop_res)
+    size = (frame.shape[1], frame.shape[0])
+    return stored_sample(
+        warp(frame, A, crop_res), A, joints_cam, uv, center, scale, cam, size, quality
+    )
 
 
 def convert(job: Job) -> Result:

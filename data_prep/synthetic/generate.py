@@ -9,13 +9,12 @@ from PIL import Image
 from tqdm import tqdm
 
 from c2f.data.schema import DatasetWriter
-from c2f.geometry import apply_affine, box_from_joints, crop_matrix, project, world_to_camera
+from c2f.geometry import box_from_joints, project, world_to_camera
 from c2f.h36m import ACTIONS, CAMERAS
+from data_prep.sample import stored_crop_matrix, stored_sample
 from data_prep.synthetic.poses import sample_pose
 from data_prep.synthetic.render import render
 from data_prep.synthetic.scene import subject_cameras
-
-CROP_MARGIN = 1.5  # stored crop box = person box x this, room for scale/rotation augmentation
 
 
 def render_sample(joints_world, cam, crop_res: int, rng, quality: int = 90) -> dict:
@@ -23,22 +22,10 @@ def render_sample(joints_world, cam, crop_res: int, rng, quality: int = 90) -> d
     joints_cam = world_to_camera(cam, joints_world)
     uv = project(cam, joints_cam)
     center, scale = box_from_joints(uv)
-    A = crop_matrix(center, scale * CROP_MARGIN, crop_res)
+    A = stored_crop_matrix(center, scale, crop_res)
     image = render(joints_cam, cam.K, cam.R, cam.t, A, crop_res, rng)
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, "JPEG", quality=quality)
-    return {
-        "image": buf.getvalue(),
-        "joints_cam": joints_cam,
-        "joints_2d": apply_affine(A, uv),
-        "center": center,
-        "scale": scale,
-        "crop_center": center,
-        "crop_scale": scale * CROP_MARGIN,
-        "intrinsics": np.array([*cam.f, *cam.c]),
-        "distortion": np.zeros(5),
-        "image_size": np.array([cam.res_w, cam.res_h]),
-    }
+    size = (cam.res_w, cam.res_h)
+    return stored_sample(image, A, joints_cam, uv, center, scale, cam, size, quality)
 
 
 def _sequence(job) -> dict:
