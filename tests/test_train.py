@@ -132,6 +132,11 @@ def test_eval_writes_both_tables(tiny_run, capsys):
     assert result["samples"] == 120 and len(p1) == 17  # 15 actions + Avg + Weighted
     assert all(np.isfinite(v) and v > 0 for v in p1.values())
     assert p2["Weighted"] <= p1["Weighted"]
+    # The other decoding and the root depth from bone lengths, on every third sample.
+    argv = ["--workdir", str(tiny_run), "--decode", "hard", "--root", "bones", "--every", "3"]
+    assert eval_cli.main(argv) == 0
+    other = json.loads(next((tiny_run / "eval").glob("*hard*bones*.json")).read_text())
+    assert other["samples"] == 40 and np.isfinite(other["tables"]["Protocol 1 (MPJPE)"]["Avg"])
 
 
 def test_config_overrides_and_json_round_trip():
