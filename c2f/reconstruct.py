@@ -11,7 +11,7 @@ import jax.numpy as jnp
 
 from c2f.geometry.camera import Camera, undistort
 from c2f.geometry.depth_bins import DepthBins
-from c2f.geometry.root import recover_root_depth
+from c2f.geometry.root import recover_root_depth, skeleton_from_root_depth
 from c2f.skeleton import ROOT
 
 
@@ -41,7 +41,7 @@ def reconstruct(coords, hm_to_img, intrinsics, distortion, depth_bins: DepthBins
     xy = undistort(cam, (uv - c) / f)
     z_rel = depth_bins.to_mm(coords[:, 2])
     z_rel = z_rel - z_rel[ROOT]
+    undistorted = xy * f + c
     if root_depth is None:
-        root_depth = recover_root_depth(xy * f + c, z_rel, f, c)
-    depth = root_depth + z_rel
-    return jnp.concatenate([xy * depth[:, None], depth[:, None]], axis=1), uv
+        root_depth = recover_root_depth(undistorted, z_rel, f, c)
+    return skeleton_from_root_depth(undistorted, z_rel, f, c, root_depth), uv

@@ -26,7 +26,7 @@ from c2f.data.schema import DatasetWriter
 from c2f.geometry import Camera, DepthBins, project
 from c2f.h36m import ACTIONS, CAMERAS, canonical_action
 from c2f.skeleton import ROOT
-from data_prep.h36m.convert import make_sample
+from data_prep.sample import make_sample
 
 _NAME = re.compile(r"^S(\d+)_(.+?)\.(\d+)_(\d+)(\.\w+)?$")
 ASSUMED_ROOT_DEPTH_MM = 5000.0

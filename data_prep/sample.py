@@ -5,6 +5,7 @@ import io
 import numpy as np
 from PIL import Image
 
+from c2f.data.augment import warp
 from c2f.geometry import Camera, apply_affine, crop_matrix
 
 CROP_MARGIN = 1.5  # stored crop box = person box x this (room for scale/rotation augmentation)
@@ -43,3 +44,26 @@ def stored_sample(crop, A, joints_cam, uv, center, scale, cam: Camera, image_siz
         "distortion": np.array([*cam.k, *cam.p]),
         "image_size": np.asarray(image_size),
     }
+
+
+def make_sample(frame, joints_cam, uv, center, scale, cam: Camera, crop_res: int, quality: int):
+    """A stored sample: the crop of ``frame`` around the box (center, scale) with a margin.
+
+    Args:
+      frame: [H, W, 3] uint8 original image.
+      joints_cam: [17, 3] camera-frame joints, mm.
+      uv: [17, 2] their pixels in ``frame``.
+      center: [2] person box centre, px.
+      scale: the box side / 200.
+      cam: the frame's camera (intrinsics and distortion are stored).
+      crop_res: stored crop side, px.
+      quality: JPEG quality.
+
+    Returns:
+      dict of the schema's fields except the ids (subject, action, ...).
+    """
+    A = stored_crop_matrix(center, scale, crop_res)
+    size = (frame.shape[1], frame.shape[0])
+    return stored_sample(
+        warp(frame, A, crop_res), A, joints_cam, uv, center, scale, cam, size, quality
+    )

@@ -80,32 +80,16 @@ def load_run(workdir, step: int | None = None, which: str = "last"):
     """
     from c2f.config import config_from_dict
     from c2f.train.sharding import make_mesh, replicate
+    from c2f.train.state import abstract as abstract_train_state
     from c2f.train.state import eval_graph
 
     path = pathlib.Path(workdir) / "config.json"
     if not path.is_file():
         raise FileNotFoundError(f"{workdir}: no config.json (is it a train.py workdir?)")
     cfg = config_from_dict(json.loads(path.read_text()))
-    graphdef, abstract_state = _abstract_train_state(cfg)
+    graphdef, abstract_state = abstract_train_state(cfg)
     checkpoints = Checkpoints(workdir, keep=cfg.train.keep_checkpoints)
     state, meta = checkpoints.restore(abstract_state, step=step, which=which)
     checkpoints.close()
     model_graph, model_state = eval_graph(graphdef, state)
     return cfg, model_graph, replicate(model_state, make_mesh()), meta
-
-
-def _abstract_train_state(cfg):
-    from flax import nnx
-
-    from c2f.model import C2FPose
-    from c2f.train.state import make_optimizer
-
-    def build():
-        model = C2FPose(cfg.model, rngs=nnx.Rngs(0))
-        model.train()
-        return model, nnx.Optimizer(
-            model, make_optimizer(cfg.optim, cfg.train.steps), wrt=nnx.Param
-        )
-
-    model, optimizer = nnx.eval_shape(build)
-    return nnx.split((model, optimizer))

@@ -33,12 +33,21 @@ def make_optimizer(cfg: OptimConfig, total_steps: int) -> optax.GradientTransfor
     return tx
 
 
-def create(cfg: Config):
-    """(graphdef, state) of a fresh (model, optimizer) pair; the model is in training mode."""
+def build(cfg: Config):
+    """A fresh (model, optimizer) pair; the model is in training mode."""
     model = C2FPose(cfg.model, rngs=nnx.Rngs(cfg.train.seed))
     model.train()
-    optimizer = nnx.Optimizer(model, make_optimizer(cfg.optim, cfg.train.steps), wrt=nnx.Param)
-    return nnx.split((model, optimizer))
+    return model, nnx.Optimizer(model, make_optimizer(cfg.optim, cfg.train.steps), wrt=nnx.Param)
+
+
+def create(cfg: Config):
+    """(graphdef, state) of a fresh (model, optimizer) pair."""
+    return nnx.split(build(cfg))
+
+
+def abstract(cfg: Config):
+    """(graphdef, state) with shape-only arrays: what a checkpoint is restored into."""
+    return nnx.split(nnx.eval_shape(lambda: build(cfg)))
 
 
 def eval_graph(graphdef, state):

@@ -11,12 +11,11 @@ import pathlib
 
 import numpy as np
 
-from c2f.data.augment import warp
 from c2f.data.schema import DatasetWriter
 from c2f.geometry import Camera, box_from_joints, project
 from c2f.h36m import ACTIONS, CAMERAS, canonical_action
 from c2f.skeleton import H36M32_INDICES
-from data_prep.sample import stored_crop_matrix, stored_sample
+from data_prep.sample import make_sample
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,29 +91,6 @@ def crop_frame(frame: np.ndarray, joints_cam: np.ndarray, cam: Camera, crop_res:
     uv = project(cam, joints_cam)
     center, scale = box_from_joints(uv)
     return make_sample(frame, joints_cam, uv, center, scale, cam, crop_res, quality)
-
-
-def make_sample(frame, joints_cam, uv, center, scale, cam: Camera, crop_res: int, quality: int):
-    """A stored sample: the crop of ``frame`` around the box (center, scale) with a margin.
-
-    Args:
-      frame: [H, W, 3] uint8 original image.
-      joints_cam: [17, 3] camera-frame joints, mm.
-      uv: [17, 2] their pixels in ``frame``.
-      center: [2] person box centre, px.
-      scale: the box side / 200.
-      cam: the frame's camera (intrinsics and distortion are stored).
-      crop_res: stored crop side, px.
-      quality: JPEG quality.
-
-    Returns:
-      dict of the schema's fields except the ids (subject, action, ...).
-    """
-    A = stored_crop_matrix(center, scale, crop_res)
-    size = (frame.shape[1], frame.shape[0])
-    return stored_sample(
-        warp(frame, A, crop_res), A, joints_cam, uv, center, scale, cam, size, quality
-    )
 
 
 def convert(job: Job) -> Result:
