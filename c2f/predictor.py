@@ -32,29 +32,38 @@ class Predictor:
       flip: flip test (average with the mirrored crop's prediction).
       decode: "soft" or "hard" (default: the run's).
       max_bucket: the largest padded batch; larger inputs run in chunks.
+      compute_dtype: run the network in "bfloat16" or "float32" whatever the run trained in
+        (parameters stay float32; the soft-argmax accumulates in float32). bfloat16 is for
+        GPUs; see BENCHMARKS.md for its agreement with float32.
     """
 
     def __init__(self, cfg, graphdef, state, *, flip: bool = False, decode: str | None = None,
-                 max_bucket: int = 64):  # fmt: skip
+                 max_bucket: int = 64, compute_dtype: str | None = None):  # fmt: skip
         import jax
+
+        if compute_dtype and compute_dtype != cfg.model.compute_dtype:
+            cfg, graphdef = _with_dtype(cfg, compute_dtype)
 
         from c2f.train.steps import decode as decode_volume
         from c2f.train.steps import to_float, unflip
 
         self.cfg, self.state = cfg, state
+        # The state travels as a flat list: flattening an nnx.State of ~1,100 variables costs
+        # ~1.5 ms of Python per call, a list of arrays is flattened in C++.
+        self._leaves, treedef = jax.tree.flatten(state)
         self.flip, self.how = flip, decode or cfg.train.decode
         self.max_bucket = max_bucket
         self.traces = 0
         depth_bins = cfg.depth_bins
         out_res = cfg.model.output_res
 
-        def run(state, images, hm_to_img, intrinsics):
+        def run(leaves, images, hm_to_img, intrinsics):
             from flax import nnx
 
             from c2f.reconstruct import reconstruct
 
             self.traces += 1  # runs once per compilation, not per call
-            model = nnx.merge(graphdef, state)
+            model = nnx.merge(graphdef, jax.tree.unflatten(treedef, leaves))
             x = to_float(images)
             coords = decode_volume(model(x)[-1], self.how)
             if flip:
@@ -102,7 +111,11 @@ class Predictor:
         for i, (x0, y0, x1, y1) in enumerate(boxes):
             center = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
             scale = (max(x1 - x0, y1 - y0) + margin) / BOX_SIZE_PX
-            crops[i] = warp(images[i], crop_matrix(center, scale, res), res)
+            to_crop = crop_matrix(center, scale, res)
+            if images.shape[1:3] == (res, res) and np.allclose(to_crop, np.eye(3)[:2], atol=1e-9):
+                crops[i] = images[i]  # already the network's crop: resampling would be a copy
+            else:
+                crops[i] = warp(images[i], to_crop, res)
             hm_to_img[i] = invert_affine(crop_matrix(center, scale, out_res))
         intrinsics = np.stack([Ks[:, 0, 0], Ks[:, 1, 1], Ks[:, 0, 2], Ks[:, 1, 2]], 1).astype(
             np.float32
@@ -112,7 +125,7 @@ class Predictor:
             stop = min(start + self.max_bucket, n)
             size = self._bucket(stop - start)
             pad = np.r_[np.arange(start, stop), np.full(size - (stop - start), stop - 1)]
-            result = self._run(self.state, crops[pad], hm_to_img[pad], intrinsics[pad])
+            result = self._run(self._leaves, crops[pad], hm_to_img[pad], intrinsics[pad])
             outs.append([np.asarray(o)[: stop - start] for o in result])
         uv, rel, cam = (np.concatenate(parts) for parts in zip(*outs))
         result = {"joints_2d": uv, "joints_3d": rel}
@@ -173,3 +186,17 @@ class Predictor:
         if not np.all(np.isfinite(K)) or np.any(K[:, 0, 0] <= 0) or np.any(K[:, 1, 1] <= 0):
             raise ValueError("K: focal lengths must be positive and finite")
         return K
+
+
+def _with_dtype(cfg, compute_dtype: str):
+    """(cfg, graphdef) of the evaluation-mode model computing in ``compute_dtype``."""
+    import dataclasses
+
+    from flax import nnx
+
+    from c2f.model import C2FPose
+
+    model_cfg = dataclasses.replace(cfg.model, compute_dtype=compute_dtype)
+    model = nnx.eval_shape(lambda: C2FPose(model_cfg, rngs=nnx.Rngs(0)))
+    model.eval()
+    return dataclasses.replace(cfg, model=model_cfg), nnx.graphdef(model)

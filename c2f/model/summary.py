@@ -53,13 +53,19 @@ def _conv_macs_in(jaxpr) -> int:
             out = eqn.outvars[0].aval.shape
             kernel = eqn.invars[1].aval.shape  # HWIO: every output element costs kh * kw * cin
             total += int(np.prod(out)) * int(np.prod(kernel[:-1]))
+        elif eqn.primitive.name == "dot_general":  # the 1x1 convolutions (c2f.model.conv)
+            (contract, _), _ = eqn.params["dimension_numbers"]
+            lhs = eqn.invars[0].aval.shape
+            total += int(np.prod(eqn.outvars[0].aval.shape)) * int(
+                np.prod([lhs[i] for i in contract])
+            )
         for sub in _jaxprs_in_params(eqn.params):
             total += _conv_macs_in(sub)
     return total
 
 
 def conv_macs(cfg: ModelConfig, batch: int = 1) -> int:
-    """Multiply-accumulates of every convolution of one forward pass, counted from the jaxpr.
+    """Multiply-accumulates of every convolution (and 1x1 matrix product) of one forward pass.
 
     Counts every tap, padding included (the usual convention of FLOP counters and of the
     PyTorch twin's 16.0 G for the paper config).

@@ -1,0 +1,63 @@
+"""Contenders for the pieces around the network: volume decoding, target generation, loading.
+
+Decoding and targets run at the paper's 17 x 64 x 64 x 64 volume, jitted and ``vmap``-ed over
+a batch; the soft-argmax also runs in PyTorch (eager, the twin's obvious implementation) for
+reference. The input pipeline is :class:`c2f.data.Loader` in-process (one worker's work:
+JPEG decode, the paper's augmentation, targets) on a small synthetic split.
+"""
+
+import pathlib
+
+import numpy as np
+
+JOINTS, DEPTH, RES = 17, 64, 64
+
+
+def decode_and_targets(batch: int) -> dict:
+    """Contenders (name -> call): soft-argmax, hard argmax, Gaussian targets at [B, 17, 64^3]."""
+    import jax
+    import jax.numpy as jnp
+
+    from c2f.volume import gaussian_target, hard_argmax_3d, soft_argmax_3d
+
+    rng = np.random.default_rng(0)
+    volume = jnp.asarray(rng.normal(size=(batch, JOINTS, DEPTH, RES, RES)), jnp.float32)
+    coords = jnp.asarray(rng.uniform(2, 60, (batch, JOINTS, 3)), jnp.float32)
+    soft = jax.jit(jax.vmap(soft_argmax_3d))
+    hard = jax.jit(jax.vmap(lambda v: hard_argmax_3d(v, refine=True)))
+    targets = jax.jit(jax.vmap(lambda c: gaussian_target(c, (DEPTH, RES, RES), (2.0, 2.0, 2.0))))
+    return {
+        "c2f soft-argmax": lambda: jax.block_until_ready(soft(volume)),
+        "c2f hard argmax (refined)": lambda: jax.block_until_ready(hard(volume)),
+        "c2f Gaussian targets": lambda: jax.block_until_ready(targets(coords)),
+    }
+
+
+def torch_soft_argmax(batch: int):
+    import torch
+
+    volume = torch.randn(batch, JOINTS, DEPTH, RES, RES)
+    axes = [torch.arange(n, dtype=torch.float32) for n in (RES, RES, DEPTH)]
+
+    def call():
+        with torch.inference_mode():
+            p = torch.softmax(volume.reshape(batch, JOINTS, -1), -1).reshape(volume.shape)
+            torch.stack([(p.sum((2, 3)) * axes[0]).sum(-1), (p.sum((2, 4)) * axes[1]).sum(-1),
+                         (p.sum((3, 4)) * axes[2]).sum(-1)], -1).sum().item()  # fmt: skip
+
+    return call
+
+
+def loader(root: pathlib.Path, batch: int = 32, input_res: int = 256):
+    """call(): one batch of the in-process loader (one worker's work), at the paper's 256 px."""
+    from c2f.data import BatchSpec, H5Source, Loader
+    from data_prep.synthetic.generate import write_split
+
+    split = root / "train.h5"
+    if not split.is_file():
+        print(f"generating a small synthetic split for the loader: {split}", flush=True)
+        write_split(split, ["S1", "S5"], poses=4, crop_res=256, seed=0, workers=2, args={})
+    source = H5Source(split)
+    load = Loader(source, BatchSpec(batch_size=batch, input_res=input_res, output_res=64))
+    step = iter(range(1 << 30))
+    return lambda: load.batch(next(step))

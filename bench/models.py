@@ -1,0 +1,189 @@
+"""Model contenders: c2f's jitted forward, Predictor and train_step, and the PyTorch twin.
+
+The twin (../shared/peers/torch_c2f.py) is the same network in PyTorch, NCHW; it runs eager,
+eager ``channels_last`` and under ``torch.compile`` on the same input sizes. torch is a
+benchmark-only dependency (``pip install torch==2.13.0``), never imported by the package.
+"""
+
+import dataclasses
+import importlib.util
+import pathlib
+
+import numpy as np
+
+PEERS = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "peers" / "torch_c2f.py"
+
+
+def load(config, dtype: str | None = None):
+    """A Config from a configs/*.py path (or a Config), optionally with another compute dtype."""
+    from c2f.config import Config, load_config
+
+    cfg = config if isinstance(config, Config) else load_config(config)
+    if dtype:
+        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, compute_dtype=dtype))
+    return cfg
+
+
+def _cost(compiled) -> tuple[float | None, int | None]:
+    """(FLOPs, peak bytes) of a compiled XLA executable, where the backend reports them."""
+    cost = compiled.cost_analysis()
+    cost = cost[0] if isinstance(cost, list) else cost
+    try:
+        mem = compiled.memory_analysis()
+        peak = (mem.temp_size_in_bytes + mem.argument_size_in_bytes + mem.output_size_in_bytes
+                - mem.alias_size_in_bytes)  # fmt: skip
+    except Exception:  # noqa: BLE001 - not every backend implements it
+        peak = None
+    return (float(cost["flops"]) if cost and "flops" in cost else None), peak
+
+
+def c2f_forward(config: str, batch: int, dtype: str | None = None):
+    """(call, info): the model alone through ``jax.jit`` on its split state, float images."""
+    import jax
+    import jax.numpy as jnp
+    from flax import nnx
+
+    from c2f.model import C2FPose
+
+    cfg = load(config, dtype)
+    model = C2FPose(cfg.model, rngs=nnx.Rngs(0))
+    model.eval()
+    graphdef, state = nnx.split(model)
+    forward = jax.jit(lambda s, x: nnx.merge(graphdef, s)(x)[-1])
+    res = cfg.model.input_res
+    x = jnp.asarray(np.random.default_rng(0).uniform(size=(batch, res, res, 3)), jnp.float32)
+    flops, peak = _cost(forward.lower(state, x).compile())
+    return (lambda: jax.block_until_ready(forward(state, x))), {"flops": flops, "peak": peak}
+
+
+def c2f_predictor(config: str, batch: int, dtype: str | None = None, **kwargs):
+    """(call, predictor): the end-to-end Predictor on uint8 images of the input size."""
+    from flax import nnx
+
+    from c2f.model import C2FPose
+    from c2f.predictor import Predictor
+
+    cfg = load(config, dtype)
+    model = C2FPose(cfg.model, rngs=nnx.Rngs(0))
+    model.eval()
+    predictor = Predictor(cfg, *nnx.split(model), **kwargs)
+    res = cfg.model.input_res
+    images = np.random.default_rng(1).integers(0, 255, (batch, res, res, 3), np.uint8)
+    return (lambda: predictor(images)), predictor
+
+
+def c2f_train_step(config: str, batch: int, dtype: str | None = None):
+    """(call, info): one jitted, donated train_step on a fixed random batch."""
+    import jax
+    import jax.numpy as jnp
+
+    from c2f.train.state import create
+    from c2f.train.steps import make_train_step
+
+    cfg = load(config, dtype)
+    graphdef, state = create(cfg)
+    step = make_train_step(cfg, graphdef)
+    data = _random_batch(cfg.model, batch)
+    data = {k: jnp.asarray(v) for k, v in data.items()}
+    flops, peak = _cost(step.lower(state, data).compile())
+    holder = [state]
+
+    def call():
+        holder[0], metrics = step(holder[0], data)
+        jax.block_until_ready(metrics["loss"])
+
+    return call, {"flops": flops, "peak": peak}
+
+
+def _random_batch(model_cfg, batch: int) -> dict:
+    rng = np.random.default_rng(0)
+    res, out, depth = model_cfg.input_res, model_cfg.output_res, model_cfg.depths[-1]
+    coords = rng.uniform([2, 2, 2], [out - 3, out - 3, depth - 3], (batch, model_cfg.joints, 3))
+    return {
+        "image": rng.integers(0, 255, (batch, res, res, 3), np.uint8),
+        "coords": coords.astype(np.float32),
+        "mask": np.ones((batch, model_cfg.joints), bool),
+    }
+
+
+def _twin(model_cfg):
+    spec = importlib.util.spec_from_file_location("torch_c2f", PEERS)
+    twin = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(twin)
+    c = model_cfg
+    return twin, twin.Config(c.input_res, c.features, tuple(c.depths), c.joints, c.hourglass_levels)
+
+
+def torch_inference(config: str, batch: int, compile_: bool) -> dict:
+    """Contenders (name -> call) for the twin in eval mode: eager, channels_last, torch.compile."""
+    import torch
+
+    model_cfg = load(config).model
+    twin, tcfg = _twin(model_cfg)
+    res = tcfg.in_res
+    x = torch.randn(batch, 3, res, res)
+    x_cl = x.contiguous(memory_format=torch.channels_last)
+    cl = twin.C2FHourglass(tcfg).eval().to(memory_format=torch.channels_last)
+    nets = {"torch eager": (twin.C2FHourglass(tcfg).eval(), x), "torch channels_last": (cl, x_cl)}
+    if compile_:
+        nets["torch.compile"] = (torch.compile(cl), x_cl)
+
+    def runner(net, inp):
+        def call():
+            with torch.inference_mode():
+                net(inp)[-1].sum().item()  # .item() waits for the result
+
+        return call
+
+    return {name: runner(*v) for name, v in nets.items()}
+
+
+def torch_train_step(config: str, batch: int, compile_: bool) -> dict:
+    """Contenders (name -> call): one Adam step of the twin on the integral L1 of all stages."""
+    import torch
+
+    cfg = load(config)
+    twin, tcfg = _twin(cfg.model)
+    data = _random_batch(cfg.model, batch)
+    images = torch.from_numpy(data["image"]).permute(0, 3, 1, 2).float().div(255)
+    coords = torch.from_numpy(data["coords"])
+    finest = tcfg.depths[-1]
+
+    def soft_argmax(h, depth):  # [B, J * D, H, W] -> [B, J, 3] (x, y, z) voxels
+        b, _, hh, ww = h.shape
+        p = torch.softmax(h.reshape(b, tcfg.joints, -1), -1).reshape(b, tcfg.joints, depth, hh, ww)
+        ax = [torch.arange(n, dtype=p.dtype) for n in (ww, hh, depth)]
+        return torch.stack([(p.sum((2, 3)) * ax[0]).sum(-1), (p.sum((2, 4)) * ax[1]).sum(-1),
+                            (p.sum((3, 4)) * ax[2]).sum(-1)], -1)  # fmt: skip
+
+    def loss_fn(net, x):
+        total = 0.0
+        for h, depth in zip(net(x), tcfg.depths):
+            target = coords.clone()
+            target[..., 2] = (coords[..., 2] + 0.5) * depth / finest - 0.5
+            unit = torch.tensor([1.0, 1.0, finest / depth])
+            total = total + ((soft_argmax(h, depth) - target).abs() * unit).mean()
+        return total
+
+    out = {}
+    variants = [("torch eager", False, False), ("torch channels_last", True, False)]
+    if compile_:
+        variants.append(("torch.compile", True, True))
+    for name, channels_last, compiled in variants:
+        net = twin.C2FHourglass(tcfg).train()
+        x = images
+        if channels_last:
+            net = net.to(memory_format=torch.channels_last)
+            x = images.contiguous(memory_format=torch.channels_last)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+        fn = torch.compile(net) if compiled else net
+
+        def call(fn=fn, opt=opt, x=x):
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(fn, x)
+            loss.backward()
+            opt.step()
+            loss.item()
+
+        out[name] = call
+    return out

@@ -1,0 +1,49 @@
+"""2D convolution for [B, H, W, C] inputs whose 1x1 case is a matrix product.
+
+Why not ``nnx.Conv``: XLA's CPU backend runs a 1x1 convolution through its generic
+convolution kernel at about half the speed of the same work as a matrix product (measured on
+the paper network's 256 <-> 128 channel layers at 64 x 64 px: 3.3 ms against 1.6 ms on 2
+cores), and a third of the network's multiply-adds are 1x1. Parameters have ``nnx.Conv``'s
+names, shapes (``kernel`` [kh, kw, C_in, C_out], ``bias`` [C_out]) and initialisers, so
+checkpoints are interchangeable.
+"""
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from c2f.model.channel_ops import add_bias
+
+
+class Conv(nnx.Module):
+    """Square convolution with "same" zero padding (``kernel // 2``) and a bias.
+
+    Args:
+      cin, cout: input and output channels.
+      kernel: kernel side (odd).
+      stride: spatial stride.
+      dtype: compute dtype; parameters are stored in float32 and cast on use.
+      rngs: parameter initialisation (LeCun normal kernel, zero bias, as ``nnx.Conv``).
+    """
+
+    def __init__(self, cin: int, cout: int, kernel: int = 1, stride: int = 1, *, dtype, rngs):
+        init = nnx.initializers.lecun_normal()
+        self.kernel = nnx.Param(init(rngs.params(), (kernel, kernel, cin, cout), jnp.float32))
+        self.bias = nnx.Param(jnp.zeros((cout,), jnp.float32))
+        self.stride = stride
+        self.dtype = dtype
+
+    def __call__(self, x):
+        """[B, H, W, C_in] -> [B, H / stride, W / stride, C_out] in ``dtype``."""
+        w = self.kernel[...].astype(self.dtype)
+        x = x.astype(self.dtype)
+        kh = w.shape[0]
+        if kh == 1 and self.stride == 1:
+            y = jax.lax.dot_general(x, w[0, 0], (((x.ndim - 1,), (0,)), ((), ())))
+        else:
+            pad = kh // 2
+            y = jax.lax.conv_general_dilated(
+                x, w, (self.stride, self.stride), ((pad, pad), (pad, pad)),
+                dimension_numbers=("NHWC", "HWIO", "NHWC"),
+            )  # fmt: skip
+        return add_bias(y, self.bias[...].astype(self.dtype))
