@@ -38,9 +38,10 @@ def main(argv=None) -> None:
     p.add_argument("--repeats", type=int, default=5)
     args = p.parse_args(argv)
 
+    from bench.kernels import small_split
     from c2f.data import BatchSpec, H5Source, Loader
     from data_prep.h36m.convert import crop_frame
-    from data_prep.synthetic.generate import render_sample, write_split
+    from data_prep.synthetic.generate import render_sample
     from data_prep.synthetic.poses import sample_pose
     from data_prep.synthetic.scene import subject_cameras
 
@@ -54,12 +55,7 @@ def main(argv=None) -> None:
     results["synthetic_images_per_s_one_core"] = rate
     print(f"synthetic render + JPEG @256px: {rate:.0f} images/s/core (runs {_fmt(rates)})")
 
-    split = args.out / "train.h5"
-    if not split.is_file():
-        write_split(
-            split, ["S1", "S5"], poses=4, crop_res=256, seed=0, workers=args.workers, args={}
-        )
-    source = H5Source(split)
+    source = H5Source(small_split(args.out, args.workers))
     spec = BatchSpec(batch_size=32, input_res=256, output_res=64)
     loader = Loader(source, spec)
     rate, rates = _median_rate(lambda: [loader.batch(s) for s in range(4)], 128, args.repeats)

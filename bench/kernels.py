@@ -48,16 +48,22 @@ def torch_soft_argmax(batch: int):
     return call
 
 
-def loader(root: pathlib.Path, batch: int = 32, input_res: int = 256):
-    """call(): one batch of the in-process loader (one worker's work), at the paper's 256 px."""
-    from c2f.data import BatchSpec, H5Source, Loader
+def small_split(root: pathlib.Path, workers: int = 2) -> pathlib.Path:
+    """A 960-image synthetic split at 256 px (S1, S5) under ``root``, generated if missing."""
     from data_prep.synthetic.generate import write_split
 
     split = root / "train.h5"
     if not split.is_file():
         print(f"generating a small synthetic split for the loader: {split}", flush=True)
-        write_split(split, ["S1", "S5"], poses=4, crop_res=256, seed=0, workers=2, args={})
-    source = H5Source(split)
+        write_split(split, ["S1", "S5"], poses=4, crop_res=256, seed=0, workers=workers, args={})
+    return split
+
+
+def loader(root: pathlib.Path, batch: int = 32, input_res: int = 256):
+    """call(): one batch of the in-process loader (one worker's work), at the paper's 256 px."""
+    from c2f.data import BatchSpec, H5Source, Loader
+
+    source = H5Source(small_split(root))
     load = Loader(source, BatchSpec(batch_size=batch, input_res=input_res, output_res=64))
     step = iter(range(1 << 30))
     return lambda: load.batch(next(step))

@@ -7,23 +7,18 @@ run and the synthetic test split.
 """
 
 import argparse
-import io
 import json
 
 import numpy as np
 
 
 def compare(workdir, split, n: int) -> dict:
-    from PIL import Image
-
     from c2f import Predictor
     from c2f.data import H5Source
+    from c2f.data.augment import decode_jpeg
 
     source = H5Source(split)
-    images = np.stack([
-        np.asarray(Image.open(io.BytesIO(source[i]["image"].tobytes())).convert("RGB"))
-        for i in range(min(n, len(source)))
-    ])  # fmt: skip
+    images = np.stack([decode_jpeg(source[i]["image"]) for i in range(min(n, len(source)))])
     f32 = Predictor.from_checkpoint(workdir, compute_dtype="float32")
     bf16 = Predictor.from_checkpoint(workdir, compute_dtype="bfloat16")
     a, b = f32(images), bf16(images)

@@ -111,11 +111,7 @@ class Predictor:
         for i, (x0, y0, x1, y1) in enumerate(boxes):
             center = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
             scale = (max(x1 - x0, y1 - y0) + margin) / BOX_SIZE_PX
-            to_crop = crop_matrix(center, scale, res)
-            if images.shape[1:3] == (res, res) and np.allclose(to_crop, np.eye(3)[:2], atol=1e-9):
-                crops[i] = images[i]  # already the network's crop: resampling would be a copy
-            else:
-                crops[i] = warp(images[i], to_crop, res)
+            crops[i] = warp(images[i], crop_matrix(center, scale, res), res)
             hm_to_img[i] = invert_affine(crop_matrix(center, scale, out_res))
         intrinsics = np.stack([Ks[:, 0, 0], Ks[:, 1, 1], Ks[:, 0, 2], Ks[:, 1, 2]], 1).astype(
             np.float32
@@ -194,9 +190,9 @@ def _with_dtype(cfg, compute_dtype: str):
 
     from flax import nnx
 
-    from c2f.model import C2FPose
+    from c2f.model.summary import abstract_model
 
     model_cfg = dataclasses.replace(cfg.model, compute_dtype=compute_dtype)
-    model = nnx.eval_shape(lambda: C2FPose(model_cfg, rngs=nnx.Rngs(0)))
+    model = abstract_model(model_cfg)
     model.eval()
     return dataclasses.replace(cfg, model=model_cfg), nnx.graphdef(model)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from c2f.data import Augmentation, AugmentConfig, BatchSpec, H5Source, Loader, make_example
-from c2f.data.augment import decode_jpeg, sample_augmentation
+from c2f.data.augment import decode_jpeg, sample_augmentation, warp
 from c2f.geometry import DepthBins
 from c2f.skeleton import FLIP_PAIRS
 
@@ -134,3 +134,12 @@ def test_bad_input(source, tmp_path):
         Loader(source, BatchSpec(batch_size=10_000, input_res=RES, output_res=OUT))
     with pytest.raises(IndexError, match="out of range"):
         source[len(source)]
+
+
+def test_warp_identity_copies_and_shift_moves_content():
+    image = np.random.default_rng(0).integers(0, 255, (16, 16, 3), np.uint8)
+    same = warp(image, np.eye(3)[:2], 16)
+    np.testing.assert_array_equal(same, image)
+    assert same is not image  # a copy: the caller may write into it
+    shifted = warp(image, np.array([[1.0, 0, 2], [0, 1.0, 0]]), 16)  # content moves 2 px right
+    np.testing.assert_array_equal(shifted[:, 2:], image[:, :-2])
