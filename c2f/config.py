@@ -14,6 +14,7 @@ from c2f.data.augment import AugmentConfig
 from c2f.geometry.depth_bins import DepthBins
 from c2f.losses import LossConfig
 from c2f.model.config import ModelConfig
+from c2f.protocols import DECODES, PROTOCOLS
 from c2f.volume.targets import TargetConfig
 
 
@@ -77,7 +78,10 @@ class TrainConfig:
       eval_limit: evaluate on at most this many test samples (0: all).
       checkpoint_every: steps between checkpoints.
       keep_checkpoints: how many recent checkpoints to keep (the best is kept besides).
-      decode: "soft" (soft-argmax) or "hard" (the paper's argmax, refined) for evaluation.
+      decode: "soft" (soft-argmax), "hard" (argmax refined to sub-voxel) or "argmax" (the
+        paper's: voxel centres), for evaluations whose protocol leaves it to the run.
+      protocol: the evaluation protocol of training-time evaluations (:mod:`c2f.protocols`:
+        "paper", "p1-gt-root", "p2-s11").
       image_summaries: at each evaluation, log a picture to TensorBoard: test crops with the
         predicted and true 2D skeletons, 3D skeletons from two viewpoints, heatmap slices.
     """
@@ -91,11 +95,16 @@ class TrainConfig:
     checkpoint_every: int = 1_000
     keep_checkpoints: int = 3
     decode: str = "soft"
+    protocol: str = "p1-gt-root"
     image_summaries: bool = True
 
     def __post_init__(self):
-        if self.decode not in ("soft", "hard"):
-            raise ValueError(f"TrainConfig.decode: 'soft' or 'hard', got {self.decode!r}")
+        if self.decode not in DECODES:
+            raise ValueError(f"TrainConfig.decode: one of {DECODES}, got {self.decode!r}")
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(
+                f"TrainConfig.protocol: one of {tuple(PROTOCOLS)}, got {self.protocol!r}"
+            )
         for name in ("batch_size", "steps", "log_every", "checkpoint_every", "keep_checkpoints"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"TrainConfig.{name}: must be positive, got {getattr(self, name)}")
@@ -200,6 +209,16 @@ def _from_dict(cls, data: dict):
     return cls(**kwargs)
 
 
+# Model fields added after runs were saved, with the value those runs were built with.
+_LEGACY_MODEL_FIELDS = {"design": "uniform", "init": "lecun"}
+
+
 def config_from_dict(data: dict) -> Config:
-    """Rebuild a :class:`Config` from ``dataclasses.asdict`` output (e.g. a checkpoint's JSON)."""
+    """Rebuild a :class:`Config` from ``dataclasses.asdict`` output (e.g. a checkpoint's JSON).
+
+    A model section written before ``design`` and ``init`` existed describes the uniform
+    network with flax's initialisers, which is what such runs trained.
+    """
+    if isinstance(data.get("model"), dict):
+        data = {**data, "model": {**_LEGACY_MODEL_FIELDS, **data["model"]}}
     return _from_dict(Config, data)

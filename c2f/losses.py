@@ -9,7 +9,9 @@
 Both take coordinates in voxel units of the FINEST volume (x, y heatmap px; z depth-bin
 coordinate at ``depths[-1]`` bins, :mod:`c2f.volume` convention) and a per-joint validity mask.
 Joints outside the volume are masked out in addition to the given mask (a depth beyond the
-+-1 m range has no voxel to put its target in).
++-1 m range has no voxel to put its target in), except with the authors' targets: their Lua
+draws whatever part of the Gaussian falls inside (clipping the depth bin) and trains an absent
+one towards zero, for every annotated joint.
 """
 
 import dataclasses
@@ -19,6 +21,7 @@ import jax.numpy as jnp
 
 from c2f import grid
 from c2f.checks import check_array
+from c2f.volume.authors_target import authors_target
 from c2f.volume.soft_argmax import soft_argmax_3d
 from c2f.volume.targets import TargetConfig, gaussian_target, target_sigmas
 
@@ -61,19 +64,29 @@ def _masked_mean(per_joint, mask):
     return jnp.sum(per_joint * mask) / jnp.maximum(jnp.sum(mask), 1.0)
 
 
-def voxel_mse(volume, coords, mask, sigma):
-    """Voxel MSE of one example's volume against Gaussian targets.
+def stage_target(coords, shape, finest: int, target_cfg: TargetConfig):
+    """[J, D, H, W] target of one example for a stage of ``shape`` (D, H, W).
+
+    ``coords`` [J, 3] are in voxel units of the FINEST volume (``finest`` depth bins).
+    """
+    depth = shape[0]
+    if target_cfg.mode == "authors":
+        return authors_target(coords, shape, finest, int(target_cfg.sigma_xy))
+    stage_coords = coords.at[..., 2].set(grid.rescale(coords[..., 2], finest, depth))
+    return gaussian_target(stage_coords, shape, target_sigmas(depth, finest, target_cfg))
+
+
+def voxel_mse(volume, target, mask):
+    """Voxel MSE of one example's volume against its target.
 
     Args:
       volume: [J, D, H, W] predicted volume.
-      coords: [J, 3] (x, y, z) in voxel units of THIS volume.
+      target: [J, D, H, W] target (:func:`stage_target`).
       mask: [J] bool or 0/1 validity.
-      sigma: (sigma_x, sigma_y, sigma_z or None), see :func:`c2f.volume.gaussian_target`.
 
     Returns:
-      scalar float32 loss.
+      scalar float32 loss: mean over voxels, then over valid joints.
     """
-    target = gaussian_target(coords, volume.shape[1:], sigma)
     err = jnp.mean((volume.astype(jnp.float32) - target) ** 2, axis=(1, 2, 3))
     return _masked_mean(err, mask)
 
@@ -126,16 +139,19 @@ def stage_losses(volumes, coords, mask, loss_cfg: LossConfig, target_cfg: Target
         shape = volume.shape[2:]
         depth = shape[0]
         stage_coords = coords.at[..., 2].set(grid.rescale(coords[..., 2], finest, depth))
-        valid = jax.vmap(inside_volume, (0, None))(stage_coords, shape) & (mask > 0)
+        inside = jax.vmap(inside_volume, (0, None))(stage_coords, shape) & (mask > 0)
         if loss_cfg.mse_weight > 0:
-            sigma = target_sigmas(depth, finest, target_cfg)
-            mse = jnp.mean(jax.vmap(voxel_mse, (0, 0, 0, None))(volume, stage_coords, valid, sigma))
+            valid = (mask > 0) if target_cfg.mode == "authors" else inside
+            target = jax.vmap(stage_target, (0, None, None, None))(
+                coords, shape, finest, target_cfg
+            )
+            mse = jnp.mean(jax.vmap(voxel_mse)(volume, target, valid))
             parts[f"stage{k}/mse"] = mse
             total = total + weight * loss_cfg.mse_weight * mse
         if loss_cfg.l1_weight > 0:
             unit = (1.0, 1.0, finest / depth)
             l1 = jax.vmap(integral_l1, (0, 0, 0, None, None))(
-                volume, stage_coords, valid, loss_cfg.softmax_beta, unit
+                volume, stage_coords, inside, loss_cfg.softmax_beta, unit
             )
             parts[f"stage{k}/l1"] = jnp.mean(l1)
             total = total + weight * loss_cfg.l1_weight * jnp.mean(l1)

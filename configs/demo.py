@@ -16,7 +16,14 @@ STEPS = 1800
 
 def get_config() -> Config:
     return Config(
-        model=ModelConfig(depths=(4, 16), features=64, input_res=64, hourglass_levels=2),
+        model=ModelConfig(
+            design="uniform",
+            init="lecun",
+            depths=(4, 16),
+            features=64,
+            input_res=64,
+            hourglass_levels=2,
+        ),
         loss=LossConfig(mse_weight=0.0, l1_weight=1.0),
         depth_bins=DepthBins(num_bins=16),
         data=DataConfig(root="data/synthetic", workers=1, augment=AugmentConfig()),

@@ -8,7 +8,14 @@ from c2f.model.config import ModelConfig
 
 def get_config() -> Config:
     return Config(
-        model=ModelConfig(depths=(4, 16), features=32, input_res=64, hourglass_levels=2),
+        model=ModelConfig(
+            design="uniform",
+            init="lecun",
+            depths=(4, 16),
+            features=32,
+            input_res=64,
+            hourglass_levels=2,
+        ),
         loss=LossConfig(mse_weight=1.0, l1_weight=0.1),
         depth_bins=DepthBins(num_bins=16),
         data=DataConfig(workers=0),

@@ -41,13 +41,29 @@ def test_paper_config_shapes_and_parameter_count():
     x = jax.ShapeDtypeStruct((2, 256, 256, 3), jnp.float32)
     volumes = nnx.eval_shape(lambda m, x: m(x), model, x)
     assert [v.shape for v in volumes] == [(2, 17, d, 64, 64) for d in (1, 2, 4, 64)]
-    # The PyTorch twin in ../shared/peers has 13,170,231 parameters: the same network.
-    assert count_params(cfg) == 13_170_231
+    # The PyTorch twins in ../shared/peers: C2FStacked (hg-stacked-4.lua) has 53,585,847
+    # parameters, C2FHourglass (hg.lua) 13,170,231; their 2- and 3-stage stacked variants
+    # follow the same rules.
+    assert cfg.design == "stacked" and count_params(cfg) == 53_585_847
+    assert count_params(load_config("configs/uniform.py").model) == 13_170_231
+    assert count_params(dataclasses.replace(cfg, depths=(1, 64))) == 26_904_401
+    assert count_params(dataclasses.replace(cfg, depths=(1, 4, 64))) == 40_258_197
+
+
+def test_legacy_run_configs_load_as_the_uniform_network():
+    from c2f.config import config_from_dict
+
+    old = dataclasses.asdict(load_config("configs/uniform.py"))
+    del old["model"]["design"], old["model"]["init"]
+    cfg = config_from_dict(old)
+    assert cfg.model.design == "uniform" and cfg.model.init == "lecun"
 
 
 def test_flops_counts():
-    # The PyTorch twin's convolutions cost 16.0 G multiply-adds per image in the paper config.
+    # The twins' FLOP counters: 109.0 GFLOPs (stacked) and 32.0 (uniform) per image.
     macs = conv_macs(load_config("configs/paper.py").model)
+    assert 54.4e9 < macs < 54.6e9
+    macs = conv_macs(load_config("configs/uniform.py").model)
     assert 15.9e9 < macs < 16.05e9
     tiny = load_config("configs/tiny.py").model
     tiny_macs, tiny_flops = conv_macs(tiny), forward_flops(tiny)
@@ -107,6 +123,25 @@ def test_bfloat16_compute_keeps_float32_params(tiny_cfg, images):
     assert float(jnp.abs(out16.astype(jnp.float32) - out32).max()) < 0.05 * scale
 
 
+@pytest.mark.parametrize("init", ["torch", "lecun"])
+def test_narrow_stacked_network_forward_and_feedback(images, init):
+    cfg = ModelConfig(design="stacked", depths=(1, 2, 4), features=16, wide_features=32,
+                      input_res=64, hourglass_levels=2, init=init)  # fmt: skip
+    model = C2FPose(cfg, rngs=nnx.Rngs(0))
+    model.eval()
+    base = run(model, images)
+    assert [v.shape for v in base] == [(3, 17, d, 16, 16) for d in (1, 2, 4)]
+    # hg-stacked: hourglass inputs f, f + f/2, 2f; the last stage's lin keeps the wide width.
+    assert model.stages[1].hourglass.up[0].conv1.kernel.shape[2] == 24
+    assert model.stages[2].hourglass.up[0].conv1.kernel.shape[2] == 32
+    assert model.stages[2].head.kernel.shape[2:] == (32, 17 * 4)
+    scales = np.concatenate([np.asarray(model.stem_bn.scale[...]), model.res1.bn1.scale[...]])
+    assert (np.all(scales == 1.0)) == (init == "lecun")  # Torch: BatchNorm scales U(0, 1)
+    head = model.stages[0].head
+    head.bias[...] = head.bias[...] + 1.0
+    assert not np.allclose(base[-1], run(model, images)[-1], atol=1e-4)
+
+
 def test_bad_input_and_config(tiny_cfg):
     model = C2FPose(tiny_cfg, rngs=nnx.Rngs(0))
     with pytest.raises(ValueError, match="images"):
@@ -119,6 +154,12 @@ def test_bad_input_and_config(tiny_cfg):
         ModelConfig(input_res=100)
     with pytest.raises(ValueError, match="compute_dtype"):
         ModelConfig(compute_dtype="float16")
+    with pytest.raises(ValueError, match="design"):
+        ModelConfig(design="resnet")
+    with pytest.raises(ValueError, match="at least 2 stages"):
+        ModelConfig(design="stacked", depths=(64,))
+    with pytest.raises(ValueError, match="modules"):
+        ModelConfig(design="uniform", modules=0)
     with pytest.raises(ValueError, match="depth_bins.num_bins"):
         Config(model=ModelConfig(depths=(1, 128)))
     with pytest.raises(ValueError, match="no such file"):

@@ -24,6 +24,7 @@ class H5Source:
             self.num_samples = len(f["image"])
             self.crop_res = crop_res(f)
             self.action_names = tuple(json.loads(f.attrs["action_names"]))
+            self.source = str(f.attrs["source"])
         self._file: h5py.File | None = None
 
     def __len__(self) -> int:

@@ -17,12 +17,26 @@ from c2f.model.channel_ops import channel_sum, scale_shift
 
 
 class BatchNorm(nnx.Module):
-    """BatchNorm for [..., C] inputs; PyTorch's defaults (momentum 0.1 = 0.9 here, eps 1e-5)."""
+    """BatchNorm for [..., C] inputs; Torch's defaults (momentum 0.1 = 0.9 here, eps 1e-5).
+
+    ``scale_rng``: when given, scales start uniform in [0, 1] as Torch7's
+    ``nn.SpatialBatchNormalization:reset()`` (the authors' initialisation); otherwise at 1.
+    """
 
     def __init__(
-        self, num_features: int, *, momentum: float = 0.9, epsilon: float = 1e-5, dtype=None
+        self,
+        num_features: int,
+        *,
+        momentum: float = 0.9,
+        epsilon: float = 1e-5,
+        dtype=None,
+        scale_rng=None,
     ):
-        self.scale = nnx.Param(jnp.ones((num_features,), jnp.float32))
+        if scale_rng is None:
+            scale = jnp.ones((num_features,), jnp.float32)
+        else:
+            scale = jax.random.uniform(scale_rng, (num_features,), jnp.float32)
+        self.scale = nnx.Param(scale)
         self.bias = nnx.Param(jnp.zeros((num_features,), jnp.float32))
         self.mean = nnx.BatchStat(jnp.zeros((num_features,), jnp.float32))
         self.var = nnx.BatchStat(jnp.ones((num_features,), jnp.float32))

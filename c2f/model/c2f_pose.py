@@ -4,35 +4,13 @@ import jax.numpy as jnp
 from flax import nnx
 
 from c2f.checks import check_array
+from c2f.model import stacked, uniform
 from c2f.model.config import ModelConfig
-from c2f.model.layers import Hourglass, LayerFactory, Residual, max_pool_2x
-
-
-class Stage(nnx.Module):
-    """One hourglass stage ending in a 1x1 head of ``J * D_k`` channels."""
-
-    def __init__(self, cfg: ModelConfig, k: int, make: LayerFactory):
-        f = cfg.features
-        channels = cfg.joints * cfg.depths[k]
-        self.hourglass = Hourglass(cfg.hourglass_levels, f, make)
-        self.residual = Residual(f, f, make)
-        self.lin, self.lin_bn = make.conv(f, f), make.bn(f)
-        self.head = make.conv(f, channels)
-        self.last = k == len(cfg.depths) - 1
-        if not self.last:
-            # Re-inject both the stage's features and its prediction into the next stage.
-            self.feat_back, self.pred_back = make.conv(f, f), make.conv(channels, f)
-
-    def __call__(self, x):
-        y = nnx.relu(self.lin_bn(self.lin(self.residual(self.hourglass(x)))))
-        h = self.head(y)
-        if not self.last:
-            x = x + self.feat_back(y) + self.pred_back(h)
-        return x, h
+from c2f.model.layers import LayerFactory, Residual, max_pool_2x
 
 
 class C2FPose(nnx.Module):
-    """Stacked hourglass with coarse-to-fine voxel heads.
+    """Stacked hourglass with coarse-to-fine voxel heads, of either design (:class:`ModelConfig`).
 
     A 7x7 stride-2 stem, residual modules and a max-pool bring the input to a quarter of its
     resolution; each stage k then predicts a volume of ``D_k`` depth bins per joint that is fed
@@ -41,28 +19,46 @@ class C2FPose(nnx.Module):
 
     Call: ``images`` [B, R, R, 3] float in [0, 1] (R = ``input_res``) ->
     list over stages of [B, J, D_k, R/4, R/4] volumes in ``compute_dtype``.
-    Channel ``j * D_k + d`` of a head is joint j at depth bin d (the PyTorch twin's layout).
+    Channel ``j * D_k + d`` of a head is joint j at depth bin d: the authors' layout
+    (``getPreds3D`` in c2f-vol-train ``src/util/eval.lua`` views a head as [J, D * H * W]).
     """
 
     def __init__(self, config: ModelConfig, *, rngs: nnx.Rngs):
         self.config = config
-        make = LayerFactory(config.dtype, config.bn_momentum, rngs)
+        make = LayerFactory(config.dtype, config.bn_momentum, rngs, config.init)
         f = config.features
         self.stem, self.stem_bn = make.conv(3, f // 4, 7, stride=2), make.bn(f // 4)
         self.res1 = Residual(f // 4, f // 2, make)
-        self.res2 = Residual(f // 2, f // 2, make)
-        self.res3 = Residual(f // 2, f, make)
-        self.stages = nnx.List([Stage(config, k, make) for k in range(len(config.depths))])
+        k = range(len(config.depths))
+        if config.design == "uniform":
+            self.res2 = Residual(f // 2, f // 2, make)
+            self.res3 = Residual(f // 2, f, make)
+            self.stages = nnx.List([uniform.Stage(config, i, make) for i in k])
+        else:  # hg-stacked-N.lua lines 38-43: r4, r5, r6 after the pool
+            self.res4 = Residual(f // 2, f // 2, make)
+            self.res5 = Residual(f // 2, f // 2, make)
+            self.res6 = Residual(f // 2, f, make)
+            self.stages = nnx.List([stacked.StackedStage(config, i, make) for i in k])
 
     def __call__(self, images):
         cfg = self.config
         images = check_array("images", images, (None, cfg.input_res, cfg.input_res, 3))
         x = jnp.asarray(images, cfg.dtype)
         x = nnx.relu(self.stem_bn(self.stem(x)))
-        x = self.res3(self.res2(max_pool_2x(self.res1(x))))
+        pooled = max_pool_2x(self.res1(x))
+        heads = []
+        if cfg.design == "uniform":
+            x = self.res3(self.res2(pooled))
+            for stage in self.stages:
+                x, h = stage(x)
+                heads.append(h)
+        else:
+            x, previous = self.res6(self.res5(self.res4(pooled))), pooled
+            for stage in self.stages:
+                x, previous, h = stage(x, previous)
+                heads.append(h)
         volumes = []
-        for stage, depth in zip(self.stages, cfg.depths):
-            x, h = stage(x)
+        for h, depth in zip(heads, cfg.depths):
             b, height, width, _ = h.shape
             volumes.append(h.reshape(b, height, width, cfg.joints, depth).transpose(0, 3, 4, 1, 2))
         return volumes

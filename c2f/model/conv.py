@@ -23,13 +23,25 @@ class Conv(nnx.Module):
       kernel: kernel side (odd).
       stride: spatial stride.
       dtype: compute dtype; parameters are stored in float32 and cast on use.
-      rngs: parameter initialisation (LeCun normal kernel, zero bias, as ``nnx.Conv``).
+      init: "torch": kernel and bias uniform in +-1/sqrt(kernel^2 * cin), Torch7's
+        ``nn.SpatialConvolution:reset()``, which the authors trained from; "lecun": LeCun
+        normal kernel and zero bias, as ``nnx.Conv``.
+      rngs: parameter initialisation.
     """
 
-    def __init__(self, cin: int, cout: int, kernel: int = 1, stride: int = 1, *, dtype, rngs):
-        init = nnx.initializers.lecun_normal()
-        self.kernel = nnx.Param(init(rngs.params(), (kernel, kernel, cin, cout), jnp.float32))
-        self.bias = nnx.Param(jnp.zeros((cout,), jnp.float32))
+    def __init__(
+        self, cin: int, cout: int, kernel: int = 1, stride: int = 1, *, dtype, rngs, init="lecun"
+    ):
+        shape = (kernel, kernel, cin, cout)
+        if init == "torch":
+            bound = 1.0 / (kernel * kernel * cin) ** 0.5
+            uniform = nnx.initializers.uniform(2 * bound)
+            self.kernel = nnx.Param(uniform(rngs.params(), shape, jnp.float32) - bound)
+            self.bias = nnx.Param(uniform(rngs.params(), (cout,), jnp.float32) - bound)
+        else:
+            lecun = nnx.initializers.lecun_normal()
+            self.kernel = nnx.Param(lecun(rngs.params(), shape, jnp.float32))
+            self.bias = nnx.Param(jnp.zeros((cout,), jnp.float32))
         self.stride = stride
         self.dtype = dtype
 

@@ -27,22 +27,28 @@ def upsample_2x(x):
 
 
 class LayerFactory:
-    """Builds the network's convolutions and batch norms with shared dtype, momentum and rngs."""
+    """Builds the network's convolutions and batch norms with shared dtype, init and rngs."""
 
-    def __init__(self, dtype, momentum: float, rngs: nnx.Rngs):
+    def __init__(self, dtype, momentum: float, rngs: nnx.Rngs, init: str = "lecun"):
         self.dtype = dtype
         self.momentum = momentum
         self.rngs = rngs
+        self.init = init
 
     def conv(self, cin: int, cout: int, kernel: int = 1, stride: int = 1) -> Conv:
-        return Conv(cin, cout, kernel, stride, dtype=self.dtype, rngs=self.rngs)
+        return Conv(cin, cout, kernel, stride, dtype=self.dtype, rngs=self.rngs, init=self.init)
 
     def bn(self, n: int) -> BatchNorm:
-        return BatchNorm(n, momentum=self.momentum, dtype=self.dtype)
+        rng = self.rngs.params() if self.init == "torch" else None
+        return BatchNorm(n, momentum=self.momentum, dtype=self.dtype, scale_rng=rng)
 
 
 class Residual(nnx.Module):
-    """Pre-activation bottleneck: BN-ReLU-1x1 (cout/2), BN-ReLU-3x3, BN-ReLU-1x1 (cout) + skip."""
+    """Pre-activation bottleneck: BN-ReLU-1x1 (cout/2), BN-ReLU-3x3, BN-ReLU-1x1 (cout) + skip.
+
+    The skip is a 1x1 convolution when the channels change (the authors'
+    ``src/models/layers/Residual.lua``: convBlock + skipLayer).
+    """
 
     def __init__(self, cin: int, cout: int, make: LayerFactory):
         mid = cout // 2
@@ -58,19 +64,20 @@ class Residual(nnx.Module):
         return y + (self.skip(x) if self.skip is not None else x)
 
 
-class Hourglass(nnx.Module):
-    """Recursive hourglass: a full-resolution branch plus a pooled branch that recurses."""
+class Chain(nnx.Module):
+    """Residual modules applied in order (``cin`` -> ``cout`` by the first, then ``cout``)."""
 
-    def __init__(self, levels: int, features: int, make: LayerFactory):
-        self.up1 = Residual(features, features, make)
-        self.low1 = Residual(features, features, make)
-        self.low2 = (
-            Hourglass(levels - 1, features, make)
-            if levels > 1
-            else Residual(features, features, make)
+    def __init__(self, cin: int, cout: int, count: int, make: LayerFactory):
+        self.layers = nnx.List(
+            [Residual(cin if i == 0 else cout, cout, make) for i in range(count)]
         )
-        self.low3 = Residual(features, features, make)
 
     def __call__(self, x):
-        low = self.low3(self.low2(self.low1(max_pool_2x(x))))
-        return self.up1(x) + upsample_2x(low)
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+def residuals(cin: int, cout: int, count: int, make: LayerFactory):
+    """One :class:`Residual` (parameter paths of the one-module network) or a :class:`Chain`."""
+    return Residual(cin, cout, make) if count == 1 else Chain(cin, cout, count, make)

@@ -95,7 +95,7 @@ def main(argv=None) -> None:
     parser.add_argument("--config", default="configs/paper.py", help="a configs/*.py file")
     args = parser.parse_args(argv)
     cfg = load_config(args.config).model
-    print(f"config: {args.config}  depths={cfg.depths} input={cfg.input_res}px")
+    print(f"config: {args.config}  design={cfg.design} depths={cfg.depths} input={cfg.input_res}px")
     print(f"parameters: {count_params(cfg):,}")
     macs = conv_macs(cfg)
     print(f"convolution multiply-adds per image: {macs / 1e9:.2f} G ({2 * macs / 1e9:.2f} GFLOPs)")

@@ -1,16 +1,26 @@
-"""Evaluation on a test split: per-sample errors and the per-action tables of both protocols."""
+"""Evaluation on a test split: per-sample errors and the per-action tables of both metrics.
+
+Which samples, how they are decoded and which root depth is used come from an evaluation
+protocol (:mod:`c2f.protocols`).
+"""
 
 import jax
 import numpy as np
 from tqdm import tqdm
 
+from c2f import protocols
 from c2f.data import BatchSpec, H5Source, Loader
-from c2f.metrics import ActionTable, per_action
+from c2f.metrics import per_action
 from c2f.train.sharding import shard_batch
+from c2f.train.steps import make_eval_step
 
 
-def test_loader(cfg, source: H5Source, limit: int = 0, every: int = 1):
-    """(loader, indices): unaugmented examples of every ``every``-th of the first ``limit``."""
+def test_loader(cfg, source: H5Source, limit: int = 0, every: int = 1, protocol=None):
+    """(loader, indices): unaugmented examples.
+
+    The samples are the protocol's (:func:`c2f.protocols.select`; all when None), then the
+    first ``limit`` (0: all) of them, then every ``every``-th.
+    """
     spec = BatchSpec(
         batch_size=cfg.train.batch_size,
         input_res=cfg.model.input_res,
@@ -19,8 +29,30 @@ def test_loader(cfg, source: H5Source, limit: int = 0, every: int = 1):
         augment=None,
         shuffle=False,
     )
-    n = len(source) if not limit else min(limit, len(source))
-    return Loader(source, spec), np.arange(0, n, every)
+    if protocol is None:
+        indices = np.arange(len(source))
+    else:
+        subject, frame = source.column("subject"), source.column("frame")
+        indices = protocols.select(protocol, subject, frame, source.path)
+    if limit:
+        indices = indices[:limit]
+    return Loader(source, spec), indices[::every]
+
+
+def protocol_eval_step(cfg, graphdef, protocol, *, decode=None, flip=None, root=None):
+    """The jitted evaluation step of a protocol; explicit arguments override its choices.
+
+    Returns (eval_step, options) with the options used: ``decode``, ``flip``, ``root``.
+    """
+    options = {
+        "decode": protocols.check_decode(decode) if decode else protocol.decoding(cfg.train.decode),
+        "flip": flip or protocol.flip,
+        "root": root or protocol.root,
+    }
+    step = make_eval_step(
+        cfg, graphdef, how=options["decode"], flip=options["flip"], root=options["root"]
+    )
+    return step, options
 
 
 def _pad(batch: dict, size: int) -> dict:
@@ -55,13 +87,19 @@ def evaluate(eval_step, state, loader: Loader, indices, mesh, progress: bool = T
     return out
 
 
-def summary_scalars(result: dict) -> dict:
-    """The headline numbers of an evaluation."""
-    p1: ActionTable = result["p1"]
-    p2: ActionTable = result["p2"]
+def summary_scalars(result: dict, protocol=None) -> dict:
+    """The headline numbers of an evaluation, averaged as the protocol says (default: actions).
+
+    ``eval/mpjpe`` and ``eval/pa_mpjpe`` follow the protocol's average; the ``_weighted``
+    (over frames) and ``_actions`` (over actions) variants are both logged.
+    """
+    protocol = protocol or protocols.get("p1-gt-root")
+    p1, p2 = result["p1"], result["p2"]
     return {
-        "eval/mpjpe": p1.mean_over_actions,
+        "eval/mpjpe": protocols.headline(p1, protocol),
         "eval/mpjpe_weighted": p1.weighted,
-        "eval/pa_mpjpe": p2.mean_over_actions,
+        "eval/mpjpe_actions": p1.mean_over_actions,
+        "eval/pa_mpjpe": protocols.headline(p2, protocol),
         "eval/pa_mpjpe_weighted": p2.weighted,
+        "eval/pa_mpjpe_actions": p2.mean_over_actions,
     }

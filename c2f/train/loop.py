@@ -16,14 +16,15 @@ import jax
 import numpy as np
 from tqdm import tqdm
 
+from c2f import protocols
 from c2f.config import Config
 from c2f.data import BatchSpec, H5Source, Loader
 from c2f.train import checkpoint as ckpt
-from c2f.train.evaluate import evaluate, summary_scalars, test_loader
+from c2f.train.evaluate import evaluate, protocol_eval_step, summary_scalars, test_loader
 from c2f.train.logger import MetricWriter
 from c2f.train.sharding import make_mesh, replicate, shard_batch
 from c2f.train.state import create, eval_graph, learning_rate_schedule
-from c2f.train.steps import make_eval_step, make_train_step
+from c2f.train.steps import make_train_step
 from c2f.visualize import figure
 
 
@@ -108,17 +109,18 @@ def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool
     train_step = make_train_step(cfg, graphdef)
     schedule = learning_rate_schedule(cfg.optim, cfg.train.steps)
     writer = MetricWriter(workdir, enabled=main_process)
-    eval_loader, eval_indices = test_loader(cfg, test_source, cfg.train.eval_limit)
+    protocol = protocols.get(cfg.train.protocol)
+    eval_loader, eval_indices = test_loader(cfg, test_source, cfg.train.eval_limit, 1, protocol)
     eval_steps = {}
 
     def run_eval(step, state):
         model_graph, model_state = eval_graph(graphdef, state)
         if model_graph not in eval_steps:
-            eval_steps[model_graph] = make_eval_step(cfg, model_graph, how=cfg.train.decode)
+            eval_steps[model_graph] = protocol_eval_step(cfg, model_graph, protocol)[0]
         result = evaluate(
             eval_steps[model_graph], model_state, eval_loader, eval_indices, mesh, progress
         )
-        scalars = summary_scalars(result)
+        scalars = summary_scalars(result, protocol)
         writer.scalars(step, scalars)
         if cfg.train.image_summaries and main_process:
             picks = eval_indices[np.linspace(0, len(eval_indices) - 1, 2).astype(int)]

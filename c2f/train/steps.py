@@ -12,6 +12,7 @@ from flax import nnx
 from c2f import metrics
 from c2f.config import Config
 from c2f.losses import stage_losses
+from c2f.protocols import check_decode
 from c2f.reconstruct import reconstruct
 from c2f.skeleton import FLIP_PERMUTATION, ROOT
 from c2f.volume import hard_argmax_3d, soft_argmax_3d
@@ -47,8 +48,15 @@ def make_train_step(cfg: Config, graphdef):
 
 
 def decode(volume, how: str):
-    """[B, J, D, H, W] -> [B, J, 3] voxel coordinates by soft-argmax or refined hard argmax."""
-    return soft_argmax_3d(volume) if how == "soft" else hard_argmax_3d(volume, refine=True)
+    """[B, J, D, H, W] -> [B, J, 3] voxel coordinates.
+
+    ``how``: "soft" (soft-argmax), "hard" (argmax refined by a parabola, sub-voxel) or
+    "argmax" (the paper's: the highest voxel's centre).
+    """
+    check_decode(how)
+    if how == "soft":
+        return soft_argmax_3d(volume)
+    return hard_argmax_3d(volume, refine=how == "hard")
 
 
 def unflip(coords, width: int):
@@ -57,16 +65,36 @@ def unflip(coords, width: int):
     return coords.at[..., 0].set(width - 1 - coords[..., 0])
 
 
+def unflip_volume(volume):
+    """[B, J, D, H, W] predicted on a mirrored image, mapped back (W reversed, sides swapped).
+
+    The authors' flip test (c2f-vol-demo ``main.lua``: ``flip(shuffleLR(x))``).
+    """
+    return volume[:, jnp.array(FLIP_PERMUTATION), :, :, ::-1]
+
+
+FLIPS = ("none", "coords", "volumes")
+
+
+def _flip_mode(flip) -> str:
+    if flip is True or flip is False:  # the boolean of earlier releases: average coordinates
+        return "coords" if flip else "none"
+    if flip not in FLIPS:
+        raise ValueError(f"flip: one of {FLIPS}, got {flip!r}")
+    return flip
+
+
 def make_eval_step(
-    cfg: Config, graphdef, *, how: str = "soft", flip: bool = False, root: str = "gt"
+    cfg: Config, graphdef, *, how: str = "soft", flip: bool | str = False, root: str = "gt"
 ):
     """``eval_step(state, batch) -> outputs``, jitted; the model graph is in evaluation mode.
 
     Args:
       cfg: the experiment configuration.
       graphdef: the model's graph (from :func:`c2f.train.state.eval_graph`).
-      how: "soft" or "hard" decoding.
-      flip: also predict on the mirrored image and average (flip test).
+      how: "soft", "hard" or "argmax" decoding (:func:`decode`).
+      flip: also predict on the mirrored image: "coords" averages the decoded coordinates,
+        "volumes" the volumes before decoding (the authors'), "none" (or False) does not.
       root: "gt" (the ground-truth root depth) or "bones" (recovered from mean bone lengths).
 
     Returns outputs with ``coords`` [B, J, 3] (heatmap px, bins), ``uv`` [B, J, 2] original
@@ -74,12 +102,18 @@ def make_eval_step(
     """
     if root not in ("gt", "bones"):
         raise ValueError(f"root: 'gt' or 'bones', got {root!r}")
+    check_decode(how)
+    flip = _flip_mode(flip)
 
     def eval_step(state, batch):
         model = nnx.merge(graphdef, state)
         images = to_float(batch["image"])
-        coords = decode(model(images)[-1], how)
-        if flip:
+        volume = model(images)[-1]
+        if flip == "volumes":
+            mirrored = unflip_volume(model(images[:, :, ::-1])[-1])
+            volume = 0.5 * (volume.astype(jnp.float32) + mirrored.astype(jnp.float32))
+        coords = decode(volume, how)
+        if flip == "coords":
             mirrored = decode(model(images[:, :, ::-1])[-1], how)
             coords = 0.5 * (coords + unflip(mirrored, cfg.model.output_res))
         root_depth = batch["root_depth_mm"] if root == "gt" else None

@@ -1,5 +1,9 @@
 """Gaussian voxel targets, built from joint coordinates on the device.
 
+Two modes (:class:`TargetConfig`): ``"authors"`` reproduces the authors' integer-cell targets
+exactly (:mod:`c2f.volume.authors_target`; the paper config uses it); ``"continuous"``, below,
+centres sub-pixel Gaussians on the true coordinates.
+
 A target is the outer product of three 1-D Gaussians (never a dense 3-D loop), amplitude 1:
 ``t[j, d, h, w] = gx[j, w] * gy[j, h] * gz[j, d]`` with ``gx[j, w] = exp(-(w - x_j)^2 / 2 sx^2)``.
 
@@ -23,14 +27,27 @@ from c2f.checks import check_array
 
 @dataclasses.dataclass(frozen=True)
 class TargetConfig:
-    """Widths of the Gaussian targets (see the module docstring for the rule)."""
+    """Kind and widths of the Gaussian targets (see the module docstring for the rule).
 
+    Attributes:
+      mode: "continuous" (sub-pixel Gaussians, the widths below) or "authors" (the authors'
+        ``drawGaussian3D``, sigma_xy = 2 px and their depth kernel; only ``sigma_xy`` applies,
+        as an integer).
+    """
+
+    mode: str = "continuous"
     sigma_xy: float = 2.0
     sigma_z_finest: float = 2.0
     min_sigma_z: float = 1.0
     single_slice_max_depth: int = 4
 
     def __post_init__(self):
+        if self.mode not in ("continuous", "authors"):
+            raise ValueError(f"TargetConfig.mode: 'continuous' or 'authors', got {self.mode!r}")
+        if self.mode == "authors" and self.sigma_xy != int(self.sigma_xy):
+            raise ValueError(
+                f"TargetConfig.sigma_xy: the authors' targets need an integer, got {self.sigma_xy}"
+            )
         for name in ("sigma_xy", "sigma_z_finest", "min_sigma_z"):
             if not getattr(self, name) > 0:
                 raise ValueError(
