@@ -13,7 +13,7 @@ from c2f.geometry import Camera, apply_affine, box_from_joints, crop_matrix, pro
 from c2f.geometry.camera import world_to_camera
 from c2f.skeleton import H36M32_INDICES
 from data_prep.h36m.convert import crop_frame
-from data_prep.h36m.metadata import MetadataError, parse_metadata
+from data_prep.h36m.metadata import MetadataError, parse_metadata, protocol_frame_count
 from data_prep.sample import CROP_MARGIN
 from data_prep.synthetic.poses import sample_pose
 from data_prep.synthetic.render import render
@@ -38,6 +38,9 @@ def test_metadata_parser_matches_the_decoded_json(shared_data):
             assert meta["sequences"][subject] == expected, subject
     with pytest.raises(MetadataError, match="no such file"):
         parse_metadata(release / "nope.xml")
+    # The authors' test list (c2f-vol-train README: -validIters 109867) is every 5th frame of
+    # each sequence's pose data (mocap frames / 4); by video frames it would be 114,872.
+    assert protocol_frame_count(meta["sequences"]) == 109_867
 
 
 def _write_cdf(path, joints17):

@@ -126,7 +126,9 @@ def test_eval_writes_both_tables(tiny_run, capsys):
     assert "Protocol 1 (MPJPE)" in out and "Protocol 2 (PA-MPJPE)" in out
     files = sorted(p.name for p in (tiny_run / "eval").iterdir())
     assert any(f.endswith(".md") for f in files) and any(f.endswith(".png") for f in files)
-    result = json.loads(next((tiny_run / "eval").glob("*.json")).read_text())
+    result = json.loads(
+        next((tiny_run / "eval").glob("*_p1-gt-root_soft_flip-coords_*.json")).read_text()
+    )
     p1 = result["tables"]["Protocol 1 (MPJPE)"]
     p2 = result["tables"]["Protocol 2 (PA-MPJPE)"]
     assert result["samples"] == 120 and len(p1) == 17  # 15 actions + Avg + Weighted

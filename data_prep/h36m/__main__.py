@@ -21,9 +21,7 @@ from tqdm import tqdm
 from c2f.data.schema import FIELDS, DatasetWriter, open_dataset
 from c2f.h36m import CAMERAS, TEST_SUBJECTS, TRAIN_SUBJECTS, canonical_action
 from data_prep.h36m.convert import Job, convert
-from data_prep.h36m.metadata import MetadataError, parse_metadata
-
-KNOWN_BAD = {("S11", "Directions", 2, "54138969"): "the release's video is corrupt"}
+from data_prep.h36m.metadata import KNOWN_BAD, MetadataError, parse_metadata
 
 
 def make_jobs(args, meta) -> list[Job]:
@@ -47,6 +45,7 @@ def make_jobs(args, meta) -> list[Job]:
                         camera=cam,
                         camera_params=meta["cameras"][subject][cam],
                         step=args.step,
+                        also_every=args.also_every if subject in TEST_SUBJECTS else 0,
                         crop_res=args.crop_res,
                         quality=args.quality,
                     )
@@ -70,6 +69,10 @@ def main(argv=None) -> int:
     p.add_argument("--metadata", type=pathlib.Path, help="default: ROOT/metadata.xml")
     p.add_argument("--subjects", nargs="+", default=list(TRAIN_SUBJECTS + TEST_SUBJECTS))
     p.add_argument("--step", type=int, default=5, help="keep every STEP-th frame (5 as usual)")
+    p.add_argument(
+        "--also-every", type=int, default=0, metavar="N",
+        help="test subjects: also keep frames that are multiples of N (64 for protocol p2-s11)",
+    )  # fmt: skip
     p.add_argument("--crop-res", type=int, default=384, help="stored crop side, px")
     p.add_argument("--quality", type=int, default=90, help="JPEG quality")
     p.add_argument("--workers", type=int, default=max(1, mp.cpu_count()))
@@ -78,6 +81,8 @@ def main(argv=None) -> int:
         p.error(f"--root: {args.root} is not a folder")
     if args.step < 1:
         p.error("--step must be >= 1")
+    if args.also_every < 0:
+        p.error("--also-every must be >= 0")
     try:
         meta = parse_metadata(args.metadata or args.root / "metadata.xml")
     except MetadataError as e:

@@ -34,6 +34,7 @@ class Job:
     step: int
     crop_res: int
     quality: int
+    also_every: int = 0  # also keep frames that are multiples of this (0: none)
 
     @property
     def cdf_path(self) -> pathlib.Path:
@@ -134,7 +135,8 @@ def _convert(job: Job) -> Result:
                     if index >= len(joints):
                         break
                     decoded = index + 1
-                    if index % job.step:
+                    also = job.also_every and index % job.also_every == 0
+                    if index % job.step and not also:
                         continue
                     s = crop_frame(frame.to_ndarray(format="rgb24"), joints[index], cam,
                                    job.crop_res, job.quality)  # fmt: skip

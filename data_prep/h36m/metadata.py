@@ -17,6 +17,8 @@ import re
 
 import numpy as np
 
+from c2f.h36m import canonical_action
+
 
 class MetadataError(ValueError):
     """``metadata.xml`` is missing a section or is malformed."""
@@ -118,3 +120,34 @@ def parse_metadata(path) -> dict:
             )
     return {"cameras": cameras, "sequences": sequences, "camera_ids": camera_ids,
             "action_names": actions}  # fmt: skip
+
+
+# Sequences of the release that cannot be converted: (subject, action, subaction, camera).
+KNOWN_BAD = {("S11", "Directions", 2, "54138969"): "the release's video is corrupt"}
+
+
+def protocol_frame_count(sequences: dict, subjects=("S9", "S11"), step: int = 5) -> int:
+    """Images in the usual test list: every ``step``-th frame of each sequence's pose data.
+
+    A sequence's pose data (its D3 CDFs) holds ``mocap_frames // 4`` frames (the 200 Hz motion
+    capture at the video's 50 Hz), often fewer than its video; the "_ALL" sequences (action 1)
+    and :data:`KNOWN_BAD` are left out. For S9 and S11 at step 5 this is the authors' 109,867
+    images (c2f-vol-train README, ``-validIters 109867``); counting video frames instead gives
+    114,872.
+
+    Args:
+      sequences: :func:`parse_metadata`'s ``sequences``.
+      subjects: subjects to count.
+      step: keep every ``step``-th frame, starting at the first.
+    """
+    total = 0
+    for subject in subjects:
+        for seq in sequences[subject]:
+            if seq["action_id"] == 1:
+                continue
+            frames = seq["mocap_frames"] // 4
+            for camera in seq["frames_per_camera"]:
+                key = (subject, canonical_action(seq["action"]), seq["subaction_id"], camera)
+                if key not in KNOWN_BAD:
+                    total += -(-frames // step)
+    return total
