@@ -2,6 +2,8 @@
 
 Measures in ONE run, contenders interleaved round by round (:mod:`bench.harness`):
 
+* first, the twin check: the PyTorch twin's weights ported into c2f
+  (:mod:`c2f.model.torch_port`) must give the same volumes (the run stops otherwise);
 * inference of the paper config at each ``--batches``: the jitted ``Predictor`` (uint8 images
   in, millimetres out), the model's jitted forward, and the PyTorch twin eager, channels_last
   and ``torch.compile`` (model forward only);
@@ -36,8 +38,8 @@ def _inference(args, gpu: bool):
     rows = []
     for batch in args.batches:
         group = f"inference, batch {batch}"
-        fwd, info = models.c2f_forward(args.config, batch)
-        pred, _ = models.c2f_predictor(args.config, batch)
+        fwd, info = models.c2f_forward(args.config, batch, "float32")
+        pred, _ = models.c2f_predictor(args.config, batch, "float32")
         c = [Contender("c2f Predictor", pred, batch, info["flops"], info["peak"], group),
              Contender("c2f forward", fwd, batch, info["flops"], info["peak"], group)]  # fmt: skip
         if gpu:
@@ -55,7 +57,7 @@ def _inference(args, gpu: bool):
 
 def _training(args, gpu: bool):
     group = f"train step, {pathlib.Path(args.train_config).stem}, batch {args.train_batch}"
-    dtype = "bfloat16" if gpu else None
+    dtype = "bfloat16" if gpu else "float32"
     step, info = models.c2f_train_step(args.train_config, args.train_batch, dtype)
     name = "c2f train_step" + (" bf16" if gpu else "")
     c = [Contender(name, step, args.train_batch, info["flops"], info["peak"], group)]
@@ -88,7 +90,7 @@ def _overhead(args):
     import numpy as np
 
     cfg = models.load(args.config)
-    narrow = dataclasses.replace(cfg.model, features=4, input_res=64)
+    narrow = dataclasses.replace(cfg.model, features=4, wide_features=8, input_res=64)
     call, predictor = models.c2f_predictor(dataclasses.replace(cfg, model=narrow), 1)
     x = jax.device_put(np.zeros((1, 64, 64, 3), np.uint8))
     affine = jax.device_put(np.zeros((1, 2, 3), np.float32))
@@ -153,6 +155,14 @@ def main(argv=None) -> int:
                    f"{kind}", "jax": jax.__version__, "torch": torch.__version__,
         "xla_flags": os.environ.get("XLA_FLAGS", ""), "rows": [],
     }  # fmt: skip
+    check = models.twin_check(args.config)
+    results["twin_check"] = check
+    print(
+        f"twin check ({check['design']}, ported weights, float32): max |c2f - twin| = "
+        f"{check['max_abs_diff']:.2e} over volumes up to {check['max_abs_volume']:.2f}"
+    )
+    if check["max_abs_diff"] > 1e-4 * max(1.0, check["max_abs_volume"]):
+        raise SystemExit("twin check failed: the architectures differ")
     if "inference" in args.sections:
         results["rows"] += _inference(args, gpu)
     if "training" in args.sections:
@@ -171,6 +181,10 @@ def main(argv=None) -> int:
     md = (f"Command: `{results['command']}`; {results['date']}; {results['machine']}; "
           f"jax {results['jax']}, torch {results['torch']}; XLA_FLAGS "
           f"`{results['xla_flags']}`.\n\n" + _markdown(results))  # fmt: skip
+    tc = results["twin_check"]
+    md += (f"\nTwin check ({tc['design']}): the twin's weights ported into c2f give volumes "
+           f"within {tc['max_abs_diff']:.1e} of the twin's (values up to "
+           f"{tc['max_abs_volume']:.2f}).\n")  # fmt: skip
     if "predictor_overhead_ms" in results:
         md += f"\nPredictor per-call host overhead: {results['predictor_overhead_ms']:.2f} ms.\n"
     (args.out / "bench.md").write_text(md)

@@ -14,11 +14,12 @@ JOINTS, DEPTH, RES = 17, 64, 64
 
 
 def decode_and_targets(batch: int) -> dict:
-    """Contenders (name -> call): soft-argmax, hard argmax, Gaussian targets at [B, 17, 64^3]."""
+    """Contenders (name -> call): soft-argmax, argmax, continuous and authors' targets."""
     import jax
     import jax.numpy as jnp
 
     from c2f.volume import gaussian_target, hard_argmax_3d, soft_argmax_3d
+    from c2f.volume.authors_target import authors_target
 
     rng = np.random.default_rng(0)
     volume = jnp.asarray(rng.normal(size=(batch, JOINTS, DEPTH, RES, RES)), jnp.float32)
@@ -26,10 +27,12 @@ def decode_and_targets(batch: int) -> dict:
     soft = jax.jit(jax.vmap(soft_argmax_3d))
     hard = jax.jit(jax.vmap(lambda v: hard_argmax_3d(v, refine=True)))
     targets = jax.jit(jax.vmap(lambda c: gaussian_target(c, (DEPTH, RES, RES), (2.0, 2.0, 2.0))))
+    authors = jax.jit(jax.vmap(lambda c: authors_target(c, (DEPTH, RES, RES), DEPTH)))
     return {
         "c2f soft-argmax": lambda: jax.block_until_ready(soft(volume)),
         "c2f hard argmax (refined)": lambda: jax.block_until_ready(hard(volume)),
         "c2f Gaussian targets": lambda: jax.block_until_ready(targets(coords)),
+        "c2f authors' targets": lambda: jax.block_until_ready(authors(coords)),
     }
 
 

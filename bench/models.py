@@ -107,11 +107,49 @@ def _random_batch(model_cfg, batch: int) -> dict:
 
 
 def _twin(model_cfg):
+    """(module, twin Config) of the PyTorch twin of ``model_cfg``'s design."""
     spec = importlib.util.spec_from_file_location("torch_c2f", PEERS)
     twin = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(twin)
     c = model_cfg
-    return twin, twin.Config(c.input_res, c.features, tuple(c.depths), c.joints, c.hourglass_levels)
+    if c.design == "stacked" and (c.features, c.wide_features) != (256, 512):
+        raise ValueError(
+            f"the twin's stacked network has the paper's widths 256/512, not "
+            f"{c.features}/{c.wide_features}"
+        )
+    if c.design == "uniform" and c.modules != 1:
+        raise ValueError(f"the twin's uniform network has one module per branch, not {c.modules}")
+    tcfg = twin.Config(c.input_res, c.features, tuple(c.depths), c.joints, c.hourglass_levels,
+                       design=c.design)  # fmt: skip
+    return twin, tcfg
+
+
+def twin_check(config, batch: int = 1) -> dict:
+    """Port the twin's (randomly initialised) weights into c2f and compare the volumes.
+
+    Returns ``{"max_abs_diff", "max_abs_volume", "design"}`` over every stage, float32.
+    """
+    import jax
+    import torch
+    from flax import nnx
+
+    from c2f.model.torch_port import from_state_dict
+
+    cfg = load(config, "float32").model
+    twin, tcfg = _twin(cfg)
+    torch.manual_seed(0)
+    net = twin.build(tcfg).eval()
+    model = from_state_dict(cfg, {k: v.numpy() for k, v in net.state_dict().items()})
+    graphdef, state = nnx.split(model)
+    res = cfg.input_res
+    x = np.random.default_rng(2).uniform(size=(batch, res, res, 3)).astype(np.float32)
+    ours = jax.jit(lambda s, x: nnx.merge(graphdef, s)(x))(state, x)
+    with torch.inference_mode():
+        ref = net(torch.from_numpy(x.transpose(0, 3, 1, 2)))
+    diff = max(float(np.abs(np.asarray(o) - r.numpy().reshape(o.shape)).max())
+               for o, r in zip(ours, ref))  # fmt: skip
+    scale = max(float(r.abs().max()) for r in ref)
+    return {"design": cfg.design, "max_abs_diff": diff, "max_abs_volume": scale}
 
 
 def torch_inference(config: str, batch: int, compile_: bool) -> dict:
@@ -123,8 +161,8 @@ def torch_inference(config: str, batch: int, compile_: bool) -> dict:
     res = tcfg.in_res
     x = torch.randn(batch, 3, res, res)
     x_cl = x.contiguous(memory_format=torch.channels_last)
-    cl = twin.C2FHourglass(tcfg).eval().to(memory_format=torch.channels_last)
-    nets = {"torch eager": (twin.C2FHourglass(tcfg).eval(), x), "torch channels_last": (cl, x_cl)}
+    cl = twin.build(tcfg).eval().to(memory_format=torch.channels_last)
+    nets = {"torch eager": (twin.build(tcfg).eval(), x), "torch channels_last": (cl, x_cl)}
     if compile_:
         nets["torch.compile"] = (torch.compile(cl), x_cl)
 
@@ -139,7 +177,12 @@ def torch_inference(config: str, batch: int, compile_: bool) -> dict:
 
 
 def torch_train_step(config: str, batch: int, compile_: bool) -> dict:
-    """Contenders (name -> call): one Adam step of the twin on the integral L1 of all stages."""
+    """Contenders (name -> call): one step of the twin with the config's loss and optimiser.
+
+    The integral L1 of every stage, or (a config with ``loss.mse_weight``) the voxel MSE
+    against fixed dense targets; Adam, or RMSprop (alpha 0.99, eps 1e-8 outside the root,
+    as Torch7's) for an "rmsprop" config.
+    """
     import torch
 
     cfg = load(config)
@@ -156,8 +199,16 @@ def torch_train_step(config: str, batch: int, compile_: bool) -> dict:
         return torch.stack([(p.sum((2, 3)) * ax[0]).sum(-1), (p.sum((2, 4)) * ax[1]).sum(-1),
                             (p.sum((3, 4)) * ax[2]).sum(-1)], -1)  # fmt: skip
 
+    mse = cfg.loss.mse_weight > 0
+    res = tcfg.out_res
+    dense = [torch.rand(batch, tcfg.joints * d, res, res) * 0.01 for d in tcfg.depths]
+
     def loss_fn(net, x):
         total = 0.0
+        if mse:
+            for h, target in zip(net(x), dense):
+                total = total + ((h - target) ** 2).mean()
+            return total
         for h, depth in zip(net(x), tcfg.depths):
             target = coords.clone()
             target[..., 2] = (coords[..., 2] + 0.5) * depth / finest - 0.5
@@ -170,12 +221,15 @@ def torch_train_step(config: str, batch: int, compile_: bool) -> dict:
     if compile_:
         variants.append(("torch.compile", True, True))
     for name, channels_last, compiled in variants:
-        net = twin.C2FHourglass(tcfg).train()
+        net = twin.build(tcfg).train()
         x = images
         if channels_last:
             net = net.to(memory_format=torch.channels_last)
             x = images.contiguous(memory_format=torch.channels_last)
-        opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+        if cfg.optim.name == "rmsprop":
+            opt = torch.optim.RMSprop(net.parameters(), lr=2.5e-4, alpha=0.99, eps=1e-8)
+        else:
+            opt = torch.optim.Adam(net.parameters(), lr=1e-4)
         fn = torch.compile(net) if compiled else net
 
         def call(fn=fn, opt=opt, x=x):
