@@ -26,21 +26,31 @@ class Conv(nnx.Module):
       init: "torch": kernel and bias uniform in +-1/sqrt(kernel^2 * cin), Torch7's
         ``nn.SpatialConvolution:reset()``, which the authors trained from; "lecun": LeCun
         normal kernel and zero bias, as ``nnx.Conv``.
-      rngs: parameter initialisation.
+      key: a PRNG key (jax.random) for the initialisation, or ``rngs`` (nnx.Rngs) to draw one.
     """
 
     def __init__(
-        self, cin: int, cout: int, kernel: int = 1, stride: int = 1, *, dtype, rngs, init="lecun"
+        self,
+        cin: int,
+        cout: int,
+        kernel: int = 1,
+        stride: int = 1,
+        *,
+        dtype,
+        key=None,
+        rngs: nnx.Rngs | None = None,
+        init: str = "lecun",
     ):
+        key = rngs.params() if key is None else key
         shape = (kernel, kernel, cin, cout)
         if init == "torch":
             bound = 1.0 / (kernel * kernel * cin) ** 0.5
-            uniform = nnx.initializers.uniform(2 * bound)
-            self.kernel = nnx.Param(uniform(rngs.params(), shape, jnp.float32) - bound)
-            self.bias = nnx.Param(uniform(rngs.params(), (cout,), jnp.float32) - bound)
+            k_w, k_b = jax.random.split(key)
+            self.kernel = nnx.Param(jax.random.uniform(k_w, shape, jnp.float32, -bound, bound))
+            self.bias = nnx.Param(jax.random.uniform(k_b, (cout,), jnp.float32, -bound, bound))
         else:
             lecun = nnx.initializers.lecun_normal()
-            self.kernel = nnx.Param(lecun(rngs.params(), shape, jnp.float32))
+            self.kernel = nnx.Param(lecun(key, shape, jnp.float32))
             self.bias = nnx.Param(jnp.zeros((cout,), jnp.float32))
         self.stride = stride
         self.dtype = dtype

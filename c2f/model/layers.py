@@ -1,5 +1,6 @@
 """Building blocks of the stacked hourglass (Newell et al. 2016): residual module, hourglass."""
 
+import jax
 import jax.numpy as jnp
 from flax import nnx
 
@@ -27,19 +28,31 @@ def upsample_2x(x):
 
 
 class LayerFactory:
-    """Builds the network's convolutions and batch norms with shared dtype, init and rngs."""
+    """Builds the network's convolutions and batch norms with shared dtype, init and keys.
+
+    Keys are ``fold_in(key, i)`` of one key drawn from ``rngs``, for the i-th layer: drawing
+    each from ``rngs`` writes its counter variable, and under ``nnx.eval_shape`` every such
+    write makes jax walk the trace so far (quadratic: 51 s to build the abstract paper
+    network instead of a few).
+    """
 
     def __init__(self, dtype, momentum: float, rngs: nnx.Rngs, init: str = "lecun"):
         self.dtype = dtype
         self.momentum = momentum
-        self.rngs = rngs
+        self.key = rngs.params()
+        self.count = 0
         self.init = init
 
+    def next_key(self):
+        self.count += 1
+        return jax.random.fold_in(self.key, self.count)
+
     def conv(self, cin: int, cout: int, kernel: int = 1, stride: int = 1) -> Conv:
-        return Conv(cin, cout, kernel, stride, dtype=self.dtype, rngs=self.rngs, init=self.init)
+        key = self.next_key()
+        return Conv(cin, cout, kernel, stride, dtype=self.dtype, key=key, init=self.init)
 
     def bn(self, n: int) -> BatchNorm:
-        rng = self.rngs.params() if self.init == "torch" else None
+        rng = self.next_key() if self.init == "torch" else None
         return BatchNorm(n, momentum=self.momentum, dtype=self.dtype, scale_rng=rng)
 
 
