@@ -9,6 +9,8 @@ import ast
 import dataclasses
 import importlib.util
 import pathlib
+import types
+import typing
 
 from c2f.data.augment import AugmentConfig
 from c2f.geometry.depth_bins import DepthBins
@@ -34,6 +36,10 @@ class DataConfig:
     test_file: str = "test.h5"
     workers: int = 2
     augment: AugmentConfig = AugmentConfig()
+
+    def __post_init__(self):
+        if self.workers < 0:
+            raise ValueError(f"DataConfig.workers: must be >= 0, got {self.workers}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +114,9 @@ class TrainConfig:
         for name in ("batch_size", "steps", "log_every", "checkpoint_every", "keep_checkpoints"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"TrainConfig.{name}: must be positive, got {getattr(self, name)}")
+        for name in ("eval_every", "eval_limit"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"TrainConfig.{name}: must be >= 0, got {getattr(self, name)}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,24 +164,65 @@ def load_config(path: str | pathlib.Path) -> Config:
     return cfg
 
 
-def _replace(obj, keys: list[str], value, full: str):
-    if not dataclasses.is_dataclass(obj):
-        raise ValueError(f"--set {full}: {'.'.join(keys)} is not a config field")
-    names = {f.name for f in dataclasses.fields(obj)}
-    if keys[0] not in names:
-        raise ValueError(f"--set {full}: {type(obj).__name__} has no field {keys[0]!r} "
-                         f"(fields: {', '.join(sorted(names))})")  # fmt: skip
+def _coerce(value, annotation, full: str):
+    """``value`` as the field's type: ints widen to floats, lists become tuples; else an error."""
+    origin = typing.get_origin(annotation)
+    if origin is tuple:
+        if not isinstance(value, (tuple, list)):
+            value = (value,)
+        args = typing.get_args(annotation)
+        item = args[0] if args else None
+        return tuple(_coerce(v, item, full) for v in value) if item else tuple(value)
+    if origin in (types.UnionType, typing.Union):
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if value is None and len(options) < len(typing.get_args(annotation)):
+            return None
+        for option in options:
+            try:
+                return _coerce(value, option, full)
+            except ValueError:
+                continue
+        raise ValueError(f"--set {full}: {value!r} is not a {annotation}")
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if annotation in (int, float, str, bool):
+        if type(value) is not annotation:
+            raise ValueError(
+                f"--set {full}: expected {annotation.__name__}, got {value!r} "
+                f"({type(value).__name__})"
+            )
+    return value
+
+
+def _set(tree: dict, cls, keys: list[str], value, full: str) -> None:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    if keys[0] not in fields:
+        raise ValueError(f"--set {full}: {cls.__name__} has no field {keys[0]!r} "
+                         f"(fields: {', '.join(sorted(fields))})")  # fmt: skip
+    field = fields[keys[0]]
+    sub = field.default if dataclasses.is_dataclass(field.default) else None
     if len(keys) > 1:
-        value = _replace(getattr(obj, keys[0]), keys[1:], value, full)
-    return dataclasses.replace(obj, **{keys[0]: value})
+        if sub is None:
+            raise ValueError(f"--set {full}: {keys[0]!r} is a value, not a section")
+        _set(tree[keys[0]], type(sub), keys[1:], value, full)
+    elif sub is not None:
+        raise ValueError(f"--set {full}: {keys[0]!r} is a section; set one of its fields "
+                         f"({', '.join(f.name for f in dataclasses.fields(sub))})")  # fmt: skip
+    else:
+        tree[keys[0]] = _coerce(value, field.type, full)
 
 
 def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
     """Apply ``key.path=value`` overrides; values are Python literals (strings may be bare).
 
+    Each value is checked against its field's type (ints widen to floats, lists become
+    tuples); the configuration is validated once, after all overrides, so that settings that
+    must agree can be changed together (``model.depths=(4,48) depth_bins.num_bins=48``).
+
     Raises:
       ValueError: naming the override when the key does not exist or the value is invalid.
     """
+    tree = dataclasses.asdict(cfg)
     for item in overrides:
         if "=" not in item:
             raise ValueError(f"--set {item}: expected key=value")
@@ -181,16 +231,13 @@ def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
             value = ast.literal_eval(text)
         except (ValueError, SyntaxError):
             value = text
-        if isinstance(value, list):
-            value = tuple(value)
-        try:
-            cfg = _replace(cfg, key.strip().split("."), value, item)
-        except (TypeError, ValueError) as e:
-            message = str(e)
-            raise ValueError(
-                message if message.startswith("--set") else f"--set {item}: {e}"
-            ) from e
-    return cfg
+        _set(tree, Config, key.strip().split("."), value, item)
+    if not overrides:
+        return cfg
+    try:
+        return _from_dict(Config, tree)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"--set {' '.join(overrides)}: {e}") from e
 
 
 def _from_dict(cls, data: dict):

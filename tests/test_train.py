@@ -55,6 +55,48 @@ def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tiny_cfg, tmp_pat
     assert all(bool(np.all(np.isfinite(x))) for x in jax.tree.leaves(state))
 
 
+def test_finite_flag_is_read_one_step_late_and_before_every_save(tiny_cfg, tmp_path, monkeypatch):
+    from c2f.data import loader as loader_mod
+    from c2f.train.loop import FiniteGuard
+
+    events = []
+
+    class Flag:  # a device flag whose read is recorded
+        def __init__(self, step, ok=True):
+            self.step, self.ok = step, ok
+
+        def __bool__(self):
+            events.append(("read", self.step))
+            return self.ok
+
+    guard = FiniteGuard(lambda: "kept")
+    for step in range(3):
+        events.append(("dispatched", step))
+        guard.push(step, {"finite": Flag(step), "loss": 0.0})
+    assert events == [("dispatched", 0), ("dispatched", 1), ("read", 0), ("dispatched", 2),
+                      ("read", 1)]  # fmt: skip
+    guard.check()
+    assert events[-1] == ("read", 2) and guard.pending is None
+    guard.push(3, {"finite": Flag(3, ok=False), "loss": float("nan")})
+    with pytest.raises(TrainingDiverged, match="step 3.*kept"):
+        guard.check()
+    # In the loop, with logs every 100 steps: a NaN at step 3 is caught before the checkpoint
+    # of step 4 would be written; the checkpoint of step 2 stays the last.
+    original = loader_mod.Loader.batch
+
+    def poisoned(self, step):
+        batch = original(self, step)
+        if step == 3:
+            batch["coords"][0, 0, 0] = np.nan
+        return batch
+
+    monkeypatch.setattr(loader_mod.Loader, "batch", poisoned)
+    cfg = apply_overrides(tiny_cfg, ["train.log_every=100"])
+    with pytest.raises(TrainingDiverged, match="step 3.*last good checkpoint \\(step 2\\)"):
+        train(cfg, tmp_path, progress=False)
+    assert ckpt.Checkpoints(tmp_path).latest_step() == 2
+
+
 def test_sharded_step_on_four_devices_equals_one_device(tmp_path, tiny_data):
     script = textwrap.dedent(
         f"""

@@ -37,6 +37,19 @@ class AugmentConfig:
     colour_min: float = 0.8
     colour_max: float = 1.2
 
+    def __post_init__(self):
+        for lo, hi in (("scale_min", "scale_max"), ("colour_min", "colour_max")):
+            if not 0 < getattr(self, lo) <= getattr(self, hi):
+                raise ValueError(
+                    f"AugmentConfig.{lo} ({getattr(self, lo)}) must be positive and at most "
+                    f"{hi} ({getattr(self, hi)})"
+                )
+        for name in ("rot_prob", "flip_prob"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"AugmentConfig.{name}: a probability, got {getattr(self, name)}")
+        if self.scale_sigma < 0 or self.rot_sigma_deg < 0 or self.rot_max_deg < 0:
+            raise ValueError("AugmentConfig: scale_sigma, rot_sigma_deg, rot_max_deg must be >= 0")
+
 
 @dataclasses.dataclass(frozen=True)
 class Augmentation:

@@ -32,6 +32,43 @@ class TrainingDiverged(RuntimeError):
     """The loss or the gradients became NaN or Inf."""
 
 
+class FiniteGuard:
+    """Checks each step's ``finite`` flag one step late, so that no step waits for its own.
+
+    ``push(step, metrics)`` hands over the newest step's metrics (device arrays, not yet
+    read) and checks the PREVIOUS step's flag, whose computation the newest step depends on
+    and which is therefore done or about to be: the host never stalls the device queue.
+    ``check()`` reads the newest flag now; the loop calls it before anything that must not
+    see a non-finite state: a log line, an evaluation, a checkpoint.
+
+    Raises:
+      TrainingDiverged: naming the first non-finite step.
+    """
+
+    def __init__(self, describe_checkpoint):
+        self.pending = None
+        self.reads = []  # steps whose flag was read, in order (tests inspect it)
+        self.describe_checkpoint = describe_checkpoint
+
+    def push(self, step: int, metrics: dict) -> None:
+        previous, self.pending = self.pending, (step, metrics)
+        if previous is not None:
+            self._read(*previous)
+
+    def check(self) -> None:
+        if self.pending is not None:
+            self._read(*self.pending)
+            self.pending = None
+
+    def _read(self, step: int, metrics: dict) -> None:
+        self.reads.append(step)
+        if not bool(metrics["finite"]):
+            raise TrainingDiverged(
+                f"step {step}: non-finite loss or gradient (loss {float(metrics['loss'])}); "
+                f"stopped; {self.describe_checkpoint()}"
+            )
+
+
 class _StopFlag:
     """Set by SIGINT/SIGTERM; the loop checks it between steps."""
 
@@ -139,20 +176,28 @@ def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool
     )
     batches = loader(start, end - start)
     tick, seen = time.perf_counter(), 0
+    guard = FiniteGuard(
+        lambda: f"the last good checkpoint (step {checkpoints.latest_step()}) is kept"
+    )
     with _StopFlag() as flag:
         for step in range(start, end):
             batch = next(batches)
             state, metrics = train_step(state, shard_batch(batch, mesh, cfg.train.batch_size))
-            if not bool(metrics["finite"]):
-                bar.close()
-                raise TrainingDiverged(
-                    f"step {step}: non-finite loss or gradient (loss {float(metrics['loss'])}); "
-                    f"stopped; the last good checkpoint (step {checkpoints.latest_step()}) is kept"
-                )
             done = step + 1
+            log_now = done % cfg.train.log_every == 0 or done == end
+            evaluate_now = cfg.train.eval_every and done % cfg.train.eval_every == 0
+            evaluate_now = evaluate_now or done == cfg.train.steps
+            save_now = done % cfg.train.checkpoint_every == 0 or flag.stop or done == end
+            try:
+                guard.push(step, metrics)
+                if log_now or evaluate_now or save_now:
+                    guard.check()  # nothing non-finite is logged, evaluated or saved
+            except TrainingDiverged:
+                bar.close()
+                raise
             seen += cfg.train.batch_size
             bar.update(1)
-            if done % cfg.train.log_every == 0 or done == end:
+            if log_now:
                 values = {k: float(v) for k, v in jax.device_get(metrics).items() if k != "finite"}
                 now = time.perf_counter()
                 values["images_per_s"] = seen / (now - tick)
@@ -161,14 +206,13 @@ def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool
                 writer.scalars(done, {f"train/{k}": v for k, v in values.items()})
                 bar.set_postfix(loss=f"{values['loss']:.4g}")
                 summary["loss"] = values["loss"]
-            evaluate_now = cfg.train.eval_every and done % cfg.train.eval_every == 0
-            if evaluate_now or done == cfg.train.steps:
+            if evaluate_now:
                 result, scalars = run_eval(done, state)
                 summary["eval"] = scalars
                 bar.write(f"step {done}: MPJPE {scalars['eval/mpjpe']:.1f} mm, "
                           f"PA-MPJPE {scalars['eval/pa_mpjpe']:.1f} mm")  # fmt: skip
                 save(done, state, scalars["eval/mpjpe"], {"eval": scalars})
-            elif done % cfg.train.checkpoint_every == 0 or flag.stop or done == end:
+            elif save_now:
                 save(done, state)
             summary["step"] = done
             if flag.stop:
