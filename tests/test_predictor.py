@@ -67,12 +67,15 @@ def test_bfloat16_predictions_match_float32(tiny_run):
     # The same weights computing in bfloat16 (the GPU setting) and float32. On the trained demo
     # run the differences are 0.04 px / 1.4 mm median, 0.3 px / 8.6 mm at the 99th percentile
     # (python -m bench.numerics, BENCHMARKS.md). The 6-step tiny run's depth distributions are
-    # nearly flat, so bfloat16 rounding moves its depth expectation more: 4 mm median here.
+    # nearly flat, so bfloat16 rounding moves its depth expectation more, by an amount that
+    # depends on the initial weights (4 / 18 mm median / p99 with one init stream, 6.4 / 28
+    # with another): bounded here in bins of its 16-bin, 124 mm depth grid.
     images = np.random.default_rng(2).integers(0, 255, (8, 64, 64, 3), np.uint8)
     f32 = Predictor.from_checkpoint(tiny_run, compute_dtype="float32")(images)
     bf16 = Predictor.from_checkpoint(tiny_run, compute_dtype="bfloat16")(images)
     d2 = np.linalg.norm(f32["joints_2d"] - bf16["joints_2d"], axis=-1)
     d3 = np.linalg.norm(f32["joints_3d"] - bf16["joints_3d"], axis=-1)
     assert np.median(d2) < 0.1 and np.percentile(d2, 99) < 0.5
-    assert np.median(d3) < 8.0 and np.percentile(d3, 99) < 20.0
+    bin_mm = 1985.0 / 16
+    assert np.median(d3) < 0.1 * bin_mm and np.percentile(d3, 99) < 0.35 * bin_mm
     assert np.any(d2 > 0)  # the dtype really changed

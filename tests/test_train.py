@@ -30,7 +30,8 @@ def test_resume_after_a_kill_continues_the_same_curve(tiny_cfg, tiny_run, tmp_pa
     assert len(set(full.values())) > 1  # the loss actually moves
 
 
-def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tiny_cfg, tmp_path, monkeypatch):
+def poison_step_3(monkeypatch):
+    """The loader's batch of step 3 gets a NaN joint coordinate."""
     from c2f.data import loader as loader_mod
 
     original = loader_mod.Loader.batch
@@ -42,6 +43,10 @@ def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tiny_cfg, tmp_pat
         return batch
 
     monkeypatch.setattr(loader_mod.Loader, "batch", poisoned)
+
+
+def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tiny_cfg, tmp_path, monkeypatch):
+    poison_step_3(monkeypatch)
     with pytest.raises(TrainingDiverged, match="step 3.*last good checkpoint \\(step 2\\)"):
         train(tiny_cfg, tmp_path, progress=False)
     checkpoints = ckpt.Checkpoints(tmp_path)
@@ -56,7 +61,6 @@ def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tiny_cfg, tmp_pat
 
 
 def test_finite_flag_is_read_one_step_late_and_before_every_save(tiny_cfg, tmp_path, monkeypatch):
-    from c2f.data import loader as loader_mod
     from c2f.train.loop import FiniteGuard
 
     events = []
@@ -82,15 +86,7 @@ def test_finite_flag_is_read_one_step_late_and_before_every_save(tiny_cfg, tmp_p
         guard.check()
     # In the loop, with logs every 100 steps: a NaN at step 3 is caught before the checkpoint
     # of step 4 would be written; the checkpoint of step 2 stays the last.
-    original = loader_mod.Loader.batch
-
-    def poisoned(self, step):
-        batch = original(self, step)
-        if step == 3:
-            batch["coords"][0, 0, 0] = np.nan
-        return batch
-
-    monkeypatch.setattr(loader_mod.Loader, "batch", poisoned)
+    poison_step_3(monkeypatch)
     cfg = apply_overrides(tiny_cfg, ["train.log_every=100"])
     with pytest.raises(TrainingDiverged, match="step 3.*last good checkpoint \\(step 2\\)"):
         train(cfg, tmp_path, progress=False)
