@@ -30,7 +30,7 @@ class Predictor:
       cfg: the run's configuration.
       graphdef, state: the model in evaluation mode (:func:`c2f.train.checkpoint.load_run`).
       flip: flip test (average with the mirrored crop's prediction).
-      decode: "soft" or "hard" (default: the run's).
+      decode: "soft", "hard" or "argmax" (default: the run's); anything else is an error.
       max_bucket: the largest padded batch; larger inputs run in chunks.
       compute_dtype: run the network in "bfloat16" or "float32" whatever the run trained in
         (parameters stay float32; the soft-argmax accumulates in float32). bfloat16 is for
@@ -51,7 +51,9 @@ class Predictor:
         # The state travels as a flat list: flattening an nnx.State of ~1,100 variables costs
         # ~1.5 ms of Python per call, a list of arrays is flattened in C++.
         self._leaves, treedef = jax.tree.flatten(state)
-        self.flip, self.how = flip, decode or cfg.train.decode
+        from c2f.protocols import check_decode
+
+        self.flip, self.how = flip, check_decode(decode or cfg.train.decode)
         self.max_bucket = max_bucket
         self.traces = 0
         depth_bins = cfg.depth_bins

@@ -45,7 +45,9 @@ def test_2d_output_is_in_input_image_pixels(predictor):
     np.testing.assert_allclose(b, a + [30, 20], atol=0.05)
 
 
-def test_bad_input_names_the_argument(predictor):
+def test_bad_input_names_the_argument(predictor, tiny_run):
+    with pytest.raises(ValueError, match="decode: one of"):
+        Predictor.from_checkpoint(tiny_run, decode="bogus")
     img = np.zeros((64, 64, 3), np.uint8)
     with pytest.raises(ValueError, match="images.*uint8"):
         predictor(img.astype(np.float32))
