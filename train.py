@@ -2,8 +2,10 @@
 
     python train.py --config configs/demo.py --workdir runs/demo [--set train.steps=500 ...]
 
-Resumes from the latest checkpoint in --workdir. Multi-host: pass --coordinator, --num-processes
-and --process-id (or set JAX's cluster environment) to call ``jax.distributed.initialize``.
+Resumes from the latest checkpoint in --workdir. SIGINT/SIGTERM save a checkpoint and exit
+with status 130 ("interrupted at step N"); a diverged run exits with 1. Multi-host: pass
+--coordinator, --num-processes and --process-id (or set JAX's cluster environment) to call
+``jax.distributed.initialize``.
 """
 
 import argparse
@@ -38,6 +40,11 @@ def main(argv=None) -> int:
     except TrainingDiverged as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    if summary.get("interrupted"):
+        # Not "done": scripts and schedulers must see that the run has steps left.
+        print(f"interrupted at step {summary['step']}; re-run the same command to resume",
+              file=sys.stderr)  # fmt: skip
+        return 130
     print(f"done at step {summary['step']}")
     return 0
 

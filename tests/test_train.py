@@ -93,6 +93,32 @@ def test_finite_flag_is_read_one_step_late_and_before_every_save(tiny_cfg, tmp_p
     assert ckpt.Checkpoints(tmp_path).latest_step() == 2
 
 
+def test_an_interrupted_run_exits_non_zero_and_says_where(tiny_cfg, tmp_path, monkeypatch, capsys):
+    import train as train_cli
+    from c2f.train import loop
+
+    class StopAfterTwo(loop._StopFlag):  # as if SIGINT arrived during the first steps
+        calls = 0
+
+        @property
+        def stop(self):
+            StopAfterTwo.calls += 1
+            return StopAfterTwo.calls >= 2
+
+        @stop.setter
+        def stop(self, value):
+            pass
+
+    monkeypatch.setattr(loop, "_StopFlag", StopAfterTwo)
+    argv = ["--config", "configs/tiny.py", "--workdir", str(tmp_path),
+            "--set", f"data.root={tiny_cfg.data.root!r}", "train.log_every=1"]  # fmt: skip
+    assert train_cli.main(argv) == 130
+    err = capsys.readouterr().err
+    assert "interrupted at step " in err and "done at step" not in err
+    step = int(err.split("interrupted at step ")[1].split(";")[0])
+    assert 0 < step < 6 and ckpt.Checkpoints(tmp_path).latest_step() == step
+
+
 def test_sharded_step_on_four_devices_equals_one_device(tmp_path, tiny_data):
     script = textwrap.dedent(
         f"""

@@ -114,7 +114,8 @@ def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool
       progress: show a progress bar.
 
     Returns:
-      dict with the final ``step``, the last logged ``loss`` and, if evaluated, ``eval``.
+      dict with the final ``step``, the last logged ``loss``, if evaluated ``eval``, and
+      ``interrupted`` True when SIGINT/SIGTERM stopped it (after saving a checkpoint).
 
     Raises:
       TrainingDiverged: on a non-finite loss or gradient.
@@ -187,7 +188,8 @@ def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool
             log_now = done % cfg.train.log_every == 0 or done == end
             evaluate_now = cfg.train.eval_every and done % cfg.train.eval_every == 0
             evaluate_now = evaluate_now or done == cfg.train.steps
-            save_now = done % cfg.train.checkpoint_every == 0 or flag.stop or done == end
+            stopping = flag.stop  # read once: a signal between two reads must not skip the save
+            save_now = done % cfg.train.checkpoint_every == 0 or stopping or done == end
             try:
                 guard.push(step, metrics)
                 if log_now or evaluate_now or save_now:
@@ -215,8 +217,9 @@ def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool
             elif save_now:
                 save(done, state)
             summary["step"] = done
-            if flag.stop:
-                bar.write(f"interrupted: checkpoint saved at step {done}")
+            if stopping:
+                bar.write(f"interrupted at step {done}: checkpoint saved")
+                summary["interrupted"] = True
                 break
     bar.close()
     writer.close()
