@@ -61,6 +61,9 @@ def floor_errors(samples: dict, decode: str, root: str, res: int = 64, bins=Dept
       res: heatmap side, px.
       bins: depth range and finest bins.
     """
+    protocols.check_decode(decode)
+    if root not in ("gt", "bones"):
+        raise ValueError(f"root: 'gt' or 'bones', got {root!r}")
     coords, affines = [], []
     fields = ("joints_cam", "intrinsics", "distortion", "center", "scale")
     for j, k, d, c, s in zip(*(samples[f] for f in fields)):

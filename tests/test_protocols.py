@@ -50,6 +50,10 @@ def test_error_floor_on_the_authors_real_frames(shared_data):
     assert 27.5 < argmax_bones < 30.5 and 21.0 < soft_bones < 23.5
     # Voxels of ~27 mm (a heatmap px at 5 m) by 31 mm: ~17 mm; continuous + true root: exact.
     assert 12.0 < argmax_gt.mean() < 20.0 and soft_gt.max() < 0.5
+    with pytest.raises(ValueError, match="root"):
+        floor_errors(samples, "argmax", "guess")
+    with pytest.raises(ValueError, match="decode"):
+        floor_errors(samples, "argmaks", "gt")
 
 
 def test_eval_protocol_presets(tiny_run, capsys):
