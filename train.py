@@ -2,8 +2,10 @@
 
     python train.py --config configs/demo.py --workdir runs/demo [--set train.steps=500 ...]
 
-Resumes from the latest checkpoint in --workdir. SIGINT/SIGTERM save a checkpoint and exit
-with status 130 ("interrupted at step N"); a diverged run exits with 1. Multi-host: pass
+Resumes from the latest checkpoint in --workdir, with the same config (a config that changes
+the experiment is refused, naming the fields, unless --allow-config-change). SIGINT/SIGTERM
+save a checkpoint and exit with status 130 ("interrupted at step N"); a diverged run exits
+with 1; a refused resume or a bad dataset with 2. Multi-host: pass
 --coordinator, --num-processes and --process-id (or set JAX's cluster environment) to call
 ``jax.distributed.initialize``.
 """
@@ -21,6 +23,11 @@ def main(argv=None) -> int:
     p.add_argument("--num-processes", type=int)
     p.add_argument("--process-id", type=int)
     p.add_argument("--distributed", action="store_true", help="initialise from the environment")
+    p.add_argument(
+        "--allow-config-change",
+        action="store_true",
+        help="resume although the config differs from the checkpoint's (recorded in the log)",
+    )
     args = p.parse_args(argv)
 
     import jax
@@ -29,17 +36,22 @@ def main(argv=None) -> int:
         jax.distributed.initialize(args.coordinator, args.num_processes, args.process_id)
 
     from c2f.config import apply_overrides, load_config
+    from c2f.data import DatasetError
     from c2f.train.loop import TrainingDiverged, train
+    from c2f.train.resume import ConfigChanged
 
     try:
         cfg = apply_overrides(load_config(args.config), args.set)
     except ValueError as e:
         p.error(str(e))
     try:
-        summary = train(cfg, args.workdir)
+        summary = train(cfg, args.workdir, allow_config_change=args.allow_config_change)
     except TrainingDiverged as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except (ConfigChanged, DatasetError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if summary.get("interrupted"):
         # Not "done": scripts and schedulers must see that the run has steps left.
         print(f"interrupted at step {summary['step']}; re-run the same command to resume",

@@ -89,7 +89,7 @@ class TrainConfig:
       protocol: the evaluation protocol of training-time evaluations (:mod:`c2f.protocols`:
         "paper", "p1-gt-root", "p2-s11").
       image_summaries: at each evaluation, log a picture to TensorBoard: test crops with the
-        predicted and true 2D skeletons, 3D skeletons from two viewpoints, heatmap slices.
+        predicted and true 2D skeletons and 3D skeletons from two viewpoints.
     """
 
     batch_size: int = 16

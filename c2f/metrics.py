@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from c2f.checks import check_array
-from c2f.h36m import ACTION_ABBREVIATIONS, ACTIONS, canonical_action
+from c2f.h36m import ACTIONS, canonical_action
 from c2f.skeleton import ROOT
 
 
@@ -98,17 +98,6 @@ class ActionTable:
     frames: dict[str, int]
     weighted: float
     mean_over_actions: float
-
-    def markdown(self, name: str = "metric") -> str:
-        """A one-row Markdown table with abbreviated action headers."""
-        heads = [ACTION_ABBREVIATIONS[a] for a in self.per_action] + ["Avg", "Weighted"]
-        values = [*self.per_action.values(), self.mean_over_actions, self.weighted]
-        lines = [
-            "| " + " | ".join([name, *heads]) + " |",
-            "|" + "---|" * (len(heads) + 1),
-            "| " + " | ".join([name, *(f"{v:.1f}" for v in values)]) + " |",
-        ]
-        return "\n".join(lines)
 
 
 def per_action(values, actions) -> ActionTable:

@@ -28,8 +28,9 @@ class Predictor:
 
     Args:
       cfg: the run's configuration.
-      graphdef, state: the model in evaluation mode (:func:`c2f.train.checkpoint.load_run`).
-      flip: flip test (average with the mirrored crop's prediction).
+      graphdef, state: the model in evaluation mode (:func:`c2f.checkpoint.load_model`).
+      flip: flip test: True or "coords" averages the decoded coordinates with the mirrored
+        crop's, "volumes" the volumes (the authors'), False/"none" no flip test.
       decode: "soft", "hard" or "argmax" (default: the run's); anything else is an error.
       max_bucket: the largest padded batch; larger inputs run in chunks.
       compute_dtype: run the network in "bfloat16" or "float32" whatever the run trained in
@@ -37,56 +38,40 @@ class Predictor:
         GPUs; see BENCHMARKS.md for its agreement with float32.
     """
 
-    def __init__(self, cfg, graphdef, state, *, flip: bool = False, decode: str | None = None,
+    def __init__(self, cfg, graphdef, state, *, flip: bool | str = False, decode: str | None = None,
                  max_bucket: int = 64, compute_dtype: str | None = None):  # fmt: skip
-        import jax
+        from c2f.inference import Inference
 
+        if isinstance(max_bucket, bool) or not isinstance(max_bucket, int) or max_bucket < 1:
+            raise ValueError(f"max_bucket: a positive int, got {max_bucket!r}")
+        if compute_dtype not in (None, "float32", "bfloat16"):
+            raise ValueError(f"compute_dtype: 'float32' or 'bfloat16', got {compute_dtype!r}")
         if compute_dtype and compute_dtype != cfg.model.compute_dtype:
             cfg, graphdef = _with_dtype(cfg, compute_dtype)
-
-        from c2f.train.steps import decode as decode_volume
-        from c2f.train.steps import to_float, unflip
-
-        self.cfg, self.state = cfg, state
-        # The state travels as a flat list: flattening an nnx.State of ~1,100 variables costs
-        # ~1.5 ms of Python per call, a list of arrays is flattened in C++.
-        self._leaves, treedef = jax.tree.flatten(state)
-        from c2f.protocols import check_decode
-
-        self.flip, self.how = flip, check_decode(decode or cfg.train.decode)
+        self.cfg = cfg
+        self.inference = Inference(cfg, graphdef, state, decode=decode or cfg.train.decode,
+                                   flip=flip)  # fmt: skip
+        self.flip, self.how = self.inference.flip, self.inference.decode
         self.max_bucket = max_bucket
-        self.traces = 0
-        depth_bins = cfg.depth_bins
-        out_res = cfg.model.output_res
 
-        def run(leaves, images, hm_to_img, intrinsics):
-            from flax import nnx
-
-            from c2f.reconstruct import reconstruct
-
-            self.traces += 1  # runs once per compilation, not per call
-            model = nnx.merge(graphdef, jax.tree.unflatten(treedef, leaves))
-            x = to_float(images)
-            coords = decode_volume(model(x)[-1], self.how)
-            if flip:
-                mirrored = decode_volume(model(x[:, :, ::-1])[-1], self.how)
-                coords = 0.5 * (coords + unflip(mirrored, out_res))
-            zeros = jax.numpy.zeros((5,), coords.dtype)
-
-            def one(c, a, k):
-                return reconstruct(c, a, k, zeros, depth_bins, None)
-
-            joints, uv = jax.vmap(one)(coords, hm_to_img, intrinsics)
-            return uv, joints - joints[:, :1], joints
-
-        self._run = jax.jit(run)
+    @property
+    def traces(self) -> int:
+        """Compilations of the inference function so far (one per bucket size)."""
+        return self.inference.traces
 
     @classmethod
     def from_checkpoint(cls, workdir, step: int | None = None, which: str = "last", **kwargs):
-        """Load a train.py workdir's checkpoint (latest, a ``step``, or ``which="best"``)."""
-        from c2f.train.checkpoint import load_run
+        """Load a train.py workdir's checkpoint (latest, a ``step``, or ``which="best"``).
 
-        cfg, graphdef, state, _ = load_run(workdir, step=step, which=which)
+        The model is built from the config saved in that checkpoint.
+        """
+        from c2f.checkpoint import load_model
+
+        if which not in ("last", "best"):
+            raise ValueError(f"which: 'last' or 'best', got {which!r}")
+        if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
+            raise ValueError(f"step: a non-negative int or None, got {step!r}")
+        cfg, graphdef, state, _ = load_model(workdir, step=step, which=which)
         return cls(cfg, graphdef, state, **kwargs)
 
     def _bucket(self, n: int) -> int:
@@ -123,8 +108,13 @@ class Predictor:
             stop = min(start + self.max_bucket, n)
             size = self._bucket(stop - start)
             pad = np.r_[np.arange(start, stop), np.full(size - (stop - start), stop - 1)]
-            result = self._run(self._leaves, crops[pad], hm_to_img[pad], intrinsics[pad])
-            outs.append([np.asarray(o)[: stop - start] for o in result])
+            result = self.inference({
+                "image": crops[pad], "hm_to_img": hm_to_img[pad], "intrinsics": intrinsics[pad],
+                "distortion": np.zeros((size, 5), np.float32),
+            })  # fmt: skip
+            outs.append(
+                [np.asarray(result[k])[: stop - start] for k in ("uv", "pred_mm", "joints_mm")]
+            )
         uv, rel, cam = (np.concatenate(parts) for parts in zip(*outs))
         result = {"joints_2d": uv, "joints_3d": rel}
         if K is not None:
@@ -181,8 +171,16 @@ class Predictor:
             K = np.repeat(K[None], n, axis=0)
         if K.shape != (n, 3, 3):
             raise ValueError(f"K: expected [3, 3] or [{n}, 3, 3], got shape {K.shape}")
-        if not np.all(np.isfinite(K)) or np.any(K[:, 0, 0] <= 0) or np.any(K[:, 1, 1] <= 0):
-            raise ValueError("K: focal lengths must be positive and finite")
+        if not np.all(np.isfinite(K)):
+            raise ValueError("K: contains NaN or Inf")
+        focal = K[:, [0, 1], [0, 1]]
+        # A focal length outside (0.01, 100) x the image's side is no camera: 1e30 gave NaN.
+        side = max(width, height)
+        if np.any(focal <= 0.01 * side) or np.any(focal >= 100 * side):
+            raise ValueError(
+                f"K: focal lengths {focal.min():.4g}..{focal.max():.4g} px are not plausible "
+                f"for a {width}x{height} image (0.01 to 100 x its side)"
+            )
         return K
 
 

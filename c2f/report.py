@@ -55,3 +55,39 @@ def headline_line(result: dict, protocol) -> str:
     return (
         f"Headline ({protocol.name}): {name} {headline(table, protocol):.1f} mm (mean over {over})"
     )
+
+
+def write_evaluation(out_dir, result: dict, *, protocol, options: dict, overridden: list[str],
+                     data, step: int, source_kind: str) -> tuple[str, str]:  # fmt: skip
+    """Write an evaluation's table as Markdown and JSON under ``out_dir``.
+
+    The file name says what was measured: step, protocol, decode, flip, root and data file.
+    The paper's published row is shown only when the protocol was not modified and the data
+    is the real Human3.6M (``source_kind == "h36m"``).
+
+    Returns:
+      (text printed for the user, path of the Markdown file without its suffix).
+    """
+    import json
+    import pathlib
+
+    data = pathlib.Path(data)
+    rows = {"Protocol 1 (MPJPE)": result["p1"], "Protocol 2 (PA-MPJPE)": result["p2"]}
+    if protocol.published and not overridden and source_kind == "h36m":
+        rows["Pavlakos et al. 2017 (published)"] = protocol.published
+    table = markdown(rows)
+    name = (f"step{step}_{protocol.name}_{options['decode']}_flip-{options['flip']}"
+            f"_root-{options['root']}_{data.stem}")  # fmt: skip
+    modified = ", ".join(f"{k}={options[k]}" for k in overridden)
+    header = (f"{protocol.definition}\n"
+              + (f"Modified here: {modified}.\n" if overridden else "")
+              + f"{len(result['mpjpe'])} samples of {data} at step {step}; {LEGEND}\n"
+              + headline_line(result, protocol))  # fmt: skip
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{name}.md").write_text(f"{header}\n\n{table}\n")
+    record = {"data": str(data), "step": step, "samples": len(result["mpjpe"]),
+              "protocol": protocol.name, "definition": protocol.definition,
+              "modified": overridden, **options, "tables": to_json(rows)}  # fmt: skip
+    (out_dir / f"{name}.json").write_text(json.dumps(record, indent=1))
+    return f"{header}\n{table}", str(out_dir / name)

@@ -78,59 +78,22 @@ def sample_figure(image, uv, gt_uv, pred_mm, gt_mm, min_size: int = 192) -> np.n
     return np.concatenate([left, right], axis=1)
 
 
-def depth_slice(volume, size: int) -> np.ndarray:
-    """A heatmap's slice through its peak: [J, D, H, W] -> [size, size * 3, 3] uint8.
+def figure(pictures: dict, cfg) -> np.ndarray:
+    """Rows of :func:`sample_figure` for the samples an evaluation kept.
 
-    Three joints (head, left wrist, right ankle); each panel is the H x W slice at the depth of
-    that joint's maximum, scaled to [0, 255] and enlarged to ``size`` px.
+    Args:
+      pictures: ``result["pictures"]`` of :func:`c2f.evaluate.evaluate` (crops, true 2D
+        joints in crop px, decoded heatmap coordinates, predicted and true root-relative mm).
+      cfg: the run's configuration (input and heatmap resolutions).
     """
-    panels = []
-    for joint in (10, 13, 3):
-        v = np.asarray(volume[joint], np.float32)
-        d = np.unravel_index(np.argmax(v), v.shape)[0]
-        s = v[d]
-        s = (255 * (s - s.min()) / max(float(s.max() - s.min()), 1e-9)).astype(np.uint8)
-        img = Image.fromarray(s).resize((size, size), Image.Resampling.NEAREST)
-        panels.append(np.asarray(img.convert("RGB")))
-    return np.concatenate(panels, axis=1)
-
-
-_FORWARD = {}
-
-
-def figure(cfg, graphdef, state, source, indices, mesh=None, heatmap: bool = False) -> np.ndarray:
-    """Rows of :func:`sample_figure` for samples ``indices`` of a dataset, predicted by a model.
-
-    With ``heatmap``, a last row shows depth slices of the first sample's finest volume.
-    """
-    import jax
-
-    from c2f.train.evaluate import test_loader
-    from c2f.train.sharding import make_mesh, shard_batch
-    from c2f.train.steps import make_eval_step
-
-    mesh = mesh or make_mesh()
-    loader, _ = test_loader(cfg, source)
-    n = len(indices)
-    size = -(-n // mesh.size) * mesh.size
-    batch = loader.batch_of(np.resize(np.asarray(indices), size))
-    key = ("eval", graphdef, cfg.train.decode)
-    if key not in _FORWARD:  # compiled once per model graph, not at every call
-        _FORWARD[key] = make_eval_step(cfg, graphdef, how=cfg.train.decode)
-    out = jax.device_get(_FORWARD[key](state, shard_batch(batch, mesh, size)))
+    if len(pictures["image"]) == 0:
+        raise ValueError("pictures: no samples were kept to draw")
     scale = cfg.model.input_res / cfg.model.output_res
     rows = []
-    for i in range(n):
-        uv = (out["coords"][i, :, :2] + 0.5) * scale - 0.5
-        rows.append(
-            sample_figure(
-                batch["image"][i],
-                uv,
-                batch["uv_input"][i],
-                out["pred_mm"][i],
-                batch["joints_rel_mm"][i],
-            )
-        )
+    for i in range(len(pictures["image"])):
+        uv = (pictures["coords"][i, :, :2] + 0.5) * scale - 0.5  # heatmap px -> crop px
+        true_uv, pred, true = (pictures[k][i] for k in ("uv_input", "pred_mm", "joints_rel_mm"))
+        rows.append(sample_figure(pictures["image"][i], uv, true_uv, pred, true))
     return np.concatenate(rows, axis=0)
 
 
@@ -138,8 +101,11 @@ def main(argv=None) -> int:
     import argparse
     import pathlib
 
+    from c2f.checkpoint import load_model
     from c2f.data import H5Source
-    from c2f.train.checkpoint import load_run
+    from c2f.evaluate import evaluate, make_inference, protocol_options, test_loader
+    from c2f.protocols import get
+    from c2f.sharding import make_mesh
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--workdir", required=True)
@@ -148,12 +114,16 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=4, help="samples to draw")
     p.add_argument("--out", help="PNG path (default: WORKDIR/predictions.png)")
     args = p.parse_args(argv)
-    cfg, graphdef, state, _ = load_run(args.workdir, step=args.checkpoint)
+    cfg, graphdef, state, _ = load_model(args.workdir, step=args.checkpoint)
     data = args.data or str(pathlib.Path(cfg.data.root) / cfg.data.test_file)
     source = H5Source(data)
+    options = protocol_options(cfg, get(cfg.train.protocol))
+    loader, _ = test_loader(cfg, source, workers=0)
     indices = np.linspace(0, len(source) - 1, args.n).astype(int)
+    result = evaluate(make_inference(cfg, graphdef, state, options), loader, indices,
+                      make_mesh(), root=options["root"], pictures=indices)  # fmt: skip
     out = pathlib.Path(args.out or pathlib.Path(args.workdir) / "predictions.png")
-    Image.fromarray(figure(cfg, graphdef, state, source, indices)).save(out)
+    Image.fromarray(figure(result["pictures"], cfg)).save(out)
     print(f"wrote {out}")
     return 0
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from c2f import metrics
+from c2f import metrics, report
 from c2f.h36m import ACTIONS
 
 
@@ -86,8 +86,8 @@ def test_per_action_table():
     assert uneven.weighted == pytest.approx(17.5) and uneven.mean_over_actions == pytest.approx(
         25.0
     )
-    md = table.markdown("MPJPE")
-    assert "| MPJPE | Dir | Photo | WalkD | Avg | Weighted |" in md and "55.0" in md
+    md = report.markdown({"MPJPE": table})
+    assert "| | Dir | Photo | WalkD | Avg | Weighted |" in md and "| MPJPE | 30.0 | 55.0 |" in md
     assert len(ACTIONS) == 15
 
 

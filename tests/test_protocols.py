@@ -7,7 +7,7 @@ import pytest
 
 from c2f import protocols
 from c2f.floor import floor_errors, load_annot_mat
-from c2f.train.steps import decode, unflip_volume
+from c2f.inference import decode, unflip_volume
 
 
 def test_selection_by_subject_and_frame():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from c2f.config import apply_overrides, config_from_dict, load_config
-from c2f.train import checkpoint as ckpt
+from c2f import checkpoint as ckpt
 from c2f.train.loop import TrainingDiverged, train
 
 
@@ -34,15 +34,15 @@ def poison_step_3(monkeypatch):
     """The loader's batch of step 3 gets a NaN joint coordinate."""
     from c2f.data import loader as loader_mod
 
-    original = loader_mod.Loader.batch
+    original = loader_mod.Loader.batch_of
 
-    def poisoned(self, step):
-        batch = original(self, step)
-        if step == 3:
+    def poisoned(self, indices, step=0):
+        batch = original(self, indices, step)
+        if step == 3 and self.spec.shuffle:  # the training loader's, not evaluation's
             batch["coords"][0, 0, 0] = np.nan
         return batch
 
-    monkeypatch.setattr(loader_mod.Loader, "batch", poisoned)
+    monkeypatch.setattr(loader_mod.Loader, "batch_of", poisoned)
 
 
 def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tiny_cfg, tmp_path, monkeypatch):
@@ -51,9 +51,9 @@ def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tiny_cfg, tmp_pat
         train(tiny_cfg, tmp_path, progress=False)
     checkpoints = ckpt.Checkpoints(tmp_path)
     assert checkpoints.latest_step() == 2
-    from c2f.train.checkpoint import load_run
+    from c2f.checkpoint import load_model
 
-    _, _, state, meta = load_run(tmp_path)
+    _, _, state, meta = load_model(tmp_path)
     assert meta["step"] == 2
     import jax
 
@@ -126,7 +126,7 @@ def test_sharded_step_on_four_devices_equals_one_device(tmp_path, tiny_data):
         from jax.sharding import AxisType
         from c2f.config import apply_overrides, load_config
         from c2f.data import BatchSpec, H5Source, Loader
-        from c2f.train.sharding import replicate, shard_batch
+        from c2f.sharding import replicate, shard_batch
         from c2f.train.state import create
         from c2f.train.steps import make_train_step
         assert jax.device_count() == 4, jax.devices()

@@ -117,14 +117,21 @@ class Loader:
         """Iterate over batches from ``start_step`` on (forever if ``num_steps`` is None)."""
         stop = None if num_steps is None else start_step + num_steps
         steps = iter(range(start_step, stop)) if stop is not None else _count(start_step)
+        return self.batches((self.indices(s), s) for s in steps)
+
+    def batches(self, jobs):
+        """Batches of ``(indices, step)`` jobs, in order, built by the workers (if any).
+
+        Evaluation passes consecutive slices of its sample list; training, its steps' indices.
+        """
         if self.workers <= 0:
-            yield from (self.batch(s) for s in steps)
+            yield from (self.batch_of(i, s) for i, s in jobs)
             return
         ctx = mp.get_context("spawn")
         with ctx.Pool(self.workers, initializer=_init_worker, initargs=(self,)) as pool:
             pending = collections.deque()
-            for s in steps:
-                pending.append(pool.apply_async(_worker_batch, (s,)))
+            for job in jobs:
+                pending.append(pool.apply_async(_worker_batch, job))
                 if len(pending) >= self.prefetch:
                     yield pending.popleft().get()
             while pending:
@@ -145,5 +152,5 @@ def _init_worker(loader: Loader) -> None:
     _WORKER_LOADER = loader
 
 
-def _worker_batch(step: int) -> dict:
-    return _WORKER_LOADER.batch(step)
+def _worker_batch(indices, step: int) -> dict:
+    return _WORKER_LOADER.batch_of(indices, step)

@@ -40,6 +40,14 @@ class MetricWriter:
         self.jsonl.write(json.dumps({"step": step, "time": time.time(), **scalars}) + "\n")
         self.jsonl.flush()
 
+    def text(self, step: int, tag: str, text: str) -> None:
+        """Record a note (e.g. an accepted config change) in ``metrics.jsonl`` and on stdout."""
+        if not self.enabled:
+            return
+        print(f"note (step {step}): {tag}: {text}")
+        self.jsonl.write(json.dumps({"step": step, "time": time.time(), tag: text}) + "\n")
+        self.jsonl.flush()
+
     def image(self, step: int, tag: str, image: np.ndarray) -> None:
         """Log an [H, W, 3] uint8 image."""
         if not self.enabled:

@@ -16,13 +16,14 @@ import jax
 import numpy as np
 from tqdm import tqdm
 
+from c2f import checkpoint as ckpt
 from c2f import protocols
 from c2f.config import Config
 from c2f.data import BatchSpec, H5Source, Loader
-from c2f.train import checkpoint as ckpt
-from c2f.train.evaluate import evaluate, protocol_eval_step, summary_scalars, test_loader
+from c2f.evaluate import evaluate, make_inference, protocol_options, summary_scalars, test_loader
+from c2f.sharding import make_mesh, replicate, shard_batch
 from c2f.train.logger import MetricWriter
-from c2f.train.sharding import make_mesh, replicate, shard_batch
+from c2f.train.resume import check_resume_config, evaluated_steps, record_evaluation
 from c2f.train.state import create, eval_graph, learning_rate_schedule
 from c2f.train.steps import make_train_step
 from c2f.visualize import figure
@@ -92,19 +93,8 @@ class _StopFlag:
             signal.signal(sig, old)
 
 
-def _check_workdir_config(workdir: pathlib.Path, cfg: Config) -> None:
-    path = workdir / "config.json"
-    text = ckpt.config_to_json(cfg)
-    if path.is_file():
-        old = json.loads(path.read_text())
-        if old != json.loads(text):
-            changed = [k for k in old if old[k] != json.loads(text).get(k)]
-            print(f"note: {path} differs from this run's config in {changed}; using this run's")
-    workdir.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-
-
-def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool = True) -> dict:
+def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool = True,
+          allow_config_change: bool = False) -> dict:  # fmt: skip
     """Train (or resume) ``cfg`` in ``workdir``.
 
     Args:
@@ -112,6 +102,8 @@ def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool
       workdir: checkpoints, logs and config go here.
       stop_after: stop (with a checkpoint) after this many steps of this call, as a kill would.
       progress: show a progress bar.
+      allow_config_change: resume although ``cfg`` differs from the checkpoint's config in
+        fields that change the experiment (recorded in the log); otherwise that is an error.
 
     Returns:
       dict with the final ``step``, the last logged ``loss``, if evaluated ``eval``, and
@@ -119,9 +111,9 @@ def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool
 
     Raises:
       TrainingDiverged: on a non-finite loss or gradient.
+      ConfigChanged: resuming with a different config (naming the fields).
     """
     workdir = pathlib.Path(workdir)
-    _check_workdir_config(workdir, cfg)
     mesh = make_mesh()
     main_process = jax.process_index() == 0
     train_source = H5Source(pathlib.Path(cfg.data.root) / cfg.data.train_file)
@@ -139,39 +131,62 @@ def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool
     graphdef, state = create(cfg)
     state = replicate(state, mesh)
     checkpoints = ckpt.Checkpoints(workdir, keep=cfg.train.keep_checkpoints)
-    start = 0
+    start, changes = 0, []
     if checkpoints.latest_step() is not None:
+        # Before anything is written: a refused resume must leave the run as it was.
+        changes = check_resume_config(workdir, checkpoints.meta(), cfg, allow_config_change)
         state, meta = checkpoints.restore(ckpt.abstract(state))
         start = int(meta["step"])
         print(f"resuming {workdir} at step {start}")
+    if main_process:
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "config.json").write_text(ckpt.config_to_json(cfg))
     train_step = make_train_step(cfg, graphdef)
     schedule = learning_rate_schedule(cfg.optim, cfg.train.steps)
     writer = MetricWriter(workdir, enabled=main_process)
+    if changes:
+        writer.text(start, "config_change", "; ".join(changes))
     protocol = protocols.get(cfg.train.protocol)
+    options = protocol_options(cfg, protocol)
     eval_loader, eval_indices = test_loader(cfg, test_source, cfg.train.eval_limit, 1, protocol)
-    eval_steps = {}
+    picks = eval_indices[np.linspace(0, len(eval_indices) - 1, 2).astype(int)]
+    inference = None
 
     def run_eval(step, state):
+        nonlocal inference
         model_graph, model_state = eval_graph(graphdef, state)
-        if model_graph not in eval_steps:
-            eval_steps[model_graph] = protocol_eval_step(cfg, model_graph, protocol)[0]
-        result = evaluate(
-            eval_steps[model_graph], model_state, eval_loader, eval_indices, mesh, progress
-        )
+        if inference is None:  # compiled once; later evaluations only swap the weights
+            inference = make_inference(cfg, model_graph, model_state, options)
+        inference.set_state(model_state)
+        result = evaluate(inference, eval_loader, eval_indices, mesh, root=options["root"],
+                          pictures=picks if cfg.train.image_summaries else (),
+                          progress=progress)  # fmt: skip
         scalars = summary_scalars(result, protocol)
         writer.scalars(step, scalars)
         if cfg.train.image_summaries and main_process:
-            picks = eval_indices[np.linspace(0, len(eval_indices) - 1, 2).astype(int)]
-            fig = figure(cfg, model_graph, model_state, test_source, picks, mesh, heatmap=True)
-            writer.image(step, "eval/predictions", fig)
+            writer.image(step, "eval/predictions", figure(result["pictures"], cfg))
+        checkpoints.save_best(step, state, meta_of(step, {"eval": scalars}), scalars["eval/mpjpe"])
+        if main_process:
+            record_evaluation(workdir, step, scalars)
         return result, scalars
 
-    def save(step, state, mpjpe=None, extra=None):
-        meta = {"step": step, "config": json.loads(ckpt.config_to_json(cfg)), **(extra or {})}
-        checkpoints.save(step, state, meta, mpjpe)
+    def meta_of(step, extra=None):
+        return {"step": step, "config": json.loads(ckpt.config_to_json(cfg)), **(extra or {})}
+
+    def is_eval_step(done):
+        every = cfg.train.eval_every
+        return bool(every and done % every == 0) or done == cfg.train.steps
+
+    if start and is_eval_step(start) and start not in evaluated_steps(workdir):
+        # Killed (or the evaluation failed) after the checkpoint was written: evaluate now, so
+        # that "best" is never missing a step that "last" has.
+        print(f"evaluating step {start}, which the interrupted run did not")
+        summary_eval = run_eval(start, state)[1]
 
     end = cfg.train.steps if stop_after is None else min(cfg.train.steps, start + stop_after)
     summary = {"step": start}
+    if start and "summary_eval" in locals():
+        summary["eval"] = summary_eval
     bar = tqdm(
         total=cfg.train.steps, initial=start, desc="train", unit="step", disable=not progress
     )
@@ -186,8 +201,7 @@ def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool
             state, metrics = train_step(state, shard_batch(batch, mesh, cfg.train.batch_size))
             done = step + 1
             log_now = done % cfg.train.log_every == 0 or done == end
-            evaluate_now = cfg.train.eval_every and done % cfg.train.eval_every == 0
-            evaluate_now = evaluate_now or done == cfg.train.steps
+            evaluate_now = is_eval_step(done)
             stopping = flag.stop  # read once: a signal between two reads must not skip the save
             save_now = done % cfg.train.checkpoint_every == 0 or stopping or done == end
             try:
@@ -208,14 +222,14 @@ def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool
                 writer.scalars(done, {f"train/{k}": v for k, v in values.items()})
                 bar.set_postfix(loss=f"{values['loss']:.4g}")
                 summary["loss"] = values["loss"]
+            if evaluate_now or save_now:
+                # Written before the evaluation, so that a failing evaluation loses no steps.
+                checkpoints.save(done, state, meta_of(done))
             if evaluate_now:
                 result, scalars = run_eval(done, state)
                 summary["eval"] = scalars
                 bar.write(f"step {done}: MPJPE {scalars['eval/mpjpe']:.1f} mm, "
                           f"PA-MPJPE {scalars['eval/pa_mpjpe']:.1f} mm")  # fmt: skip
-                save(done, state, scalars["eval/mpjpe"], {"eval": scalars})
-            elif save_now:
-                save(done, state)
             summary["step"] = done
             if stopping:
                 bar.write(f"interrupted at step {done}: checkpoint saved")

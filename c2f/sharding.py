@@ -54,3 +54,16 @@ def shard_batch(batch: dict, mesh, batch_size: int) -> dict:
             continue
         out[key] = jax.make_array_from_process_local_data(sharding, value[rows], value.shape)
     return out
+
+
+def gather(tree) -> dict:
+    """Every process's rows of a pytree of global arrays, as host numpy on every process.
+
+    ``jax.device_get`` cannot read an array that spans another process's devices; this is the
+    multi-host-safe read (a no-op gather on one process).
+    """
+    if jax.process_count() == 1:
+        return jax.device_get(tree)
+    from jax.experimental import multihost_utils
+
+    return multihost_utils.process_allgather(tree, tiled=True)

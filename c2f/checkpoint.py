@@ -1,0 +1,182 @@
+"""Checkpoints with orbax: the last N and the best by validation MPJPE, each owning its config.
+
+``WORKDIR/checkpoints/last/<step>`` keeps the ``keep`` most recent; ``.../best/<step>`` the one
+with the lowest test MPJPE. Each holds the train state (model + optimizer) and a JSON record
+(step, the config it was trained with, metrics). Saving is synchronous so that a kill right
+after a save loses nothing; every process calls it (orbax coordinates multi-host writes).
+
+Inference reads a checkpoint through :func:`load_model`: the config saved IN that checkpoint
+(not the workdir's ``config.json``, which a later resume may have changed) and the model's
+arrays only (the optimizer moments, twice the model's size, are never read).
+"""
+
+import dataclasses
+import json
+import pathlib
+
+import jax
+import orbax.checkpoint as ocp
+
+MODEL_KEY = 0  # the train state is nnx.split((model, optimizer)): item 0 is the model
+
+
+class Checkpoints:
+    """The last and the best checkpoints of a workdir.
+
+    Args:
+      workdir: the run's folder.
+      keep: how many recent checkpoints to keep.
+      create: create the folders (training); readers pass False.
+    """
+
+    def __init__(self, workdir, keep: int = 3, create: bool = True):
+        self.root = pathlib.Path(workdir).absolute() / "checkpoints"
+        opts = dict(create=create, enable_async_checkpointing=False)
+        self.last = ocp.CheckpointManager(
+            self.root / "last", options=ocp.CheckpointManagerOptions(max_to_keep=keep, **opts)
+        )
+        self.best = ocp.CheckpointManager(
+            self.root / "best",
+            options=ocp.CheckpointManagerOptions(
+                max_to_keep=1, best_fn=lambda m: m["mpjpe"], best_mode="min", **opts
+            ),
+        )
+
+    def _manager(self, which: str):
+        if which not in ("last", "best"):
+            raise ValueError(f"which: 'last' or 'best', got {which!r}")
+        return self.last if which == "last" else self.best
+
+    @staticmethod
+    def _args(state, meta):
+        return ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta))
+
+    def save(self, step: int, state, meta: dict) -> None:
+        """Save ``state`` at ``step`` among the last checkpoints (no-op if it exists)."""
+        if step not in self.last.all_steps():
+            self.last.save(step, args=self._args(state, meta))
+
+    def save_best(self, step: int, state, meta: dict, mpjpe: float) -> None:
+        """Offer ``state`` as the best checkpoint; kept only if ``mpjpe`` beats the kept one."""
+        if step not in self.best.all_steps():
+            self.best.save(step, args=self._args(state, meta), metrics={"mpjpe": float(mpjpe)})
+
+    def latest_step(self) -> int | None:
+        return self.last.latest_step()
+
+    def step_of(self, step: int | None, which: str = "last") -> int:
+        """The step to read: ``step`` if it exists, else the latest of ``which``.
+
+        Raises:
+          FileNotFoundError: naming the folder and the steps it has.
+        """
+        manager = self._manager(which)
+        steps = manager.all_steps()
+        if step is None:
+            if not steps:
+                raise FileNotFoundError(f"no {which} checkpoint in {manager.directory}")
+            return manager.latest_step()
+        if step not in steps:
+            raise FileNotFoundError(
+                f"no checkpoint at step {step} in {manager.directory} (have {sorted(steps)})"
+            )
+        return step
+
+    def meta(self, step: int | None = None, which: str = "last") -> dict:
+        """The JSON record of a checkpoint (step, config, metrics)."""
+        step = self.step_of(step, which)
+        out = self._manager(which).restore(
+            step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())
+        )
+        return dict(out["meta"])
+
+    def restore(self, abstract_state, step: int | None = None, which: str = "last"):
+        """(state, meta) of a checkpoint (default: the latest of ``which``)."""
+        step = self.step_of(step, which)
+        out = self._manager(which).restore(
+            step,
+            args=ocp.args.Composite(
+                state=ocp.args.StandardRestore(abstract_state), meta=ocp.args.JsonRestore()
+            ),
+        )
+        return out["state"], out["meta"]
+
+    def restore_model(self, abstract_model_state, step: int | None = None, which: str = "last"):
+        """The model's arrays of a checkpoint (host numpy), without the optimizer's."""
+        step = self.step_of(step, which)
+        item = {MODEL_KEY: jax.tree.map(ocp.utils.to_shape_dtype_struct, abstract_model_state)}
+        path = self._manager(which).directory / str(step) / "state"
+        with ocp.PyTreeCheckpointer() as reader:
+            out = reader.restore(
+                path,
+                args=ocp.args.PyTreeRestore(
+                    item=item,
+                    restore_args=ocp.checkpoint_utils.construct_restore_args(item),
+                    partial_restore=True,
+                ),
+            )
+        return out[MODEL_KEY]
+
+    def close(self) -> None:
+        self.last.close()
+        self.best.close()
+
+
+def config_to_json(cfg) -> str:
+    """A config as JSON (dataclasses all the way down)."""
+    return json.dumps(dataclasses.asdict(cfg))
+
+
+def abstract(state):
+    """Shape/dtype/sharding placeholders of a state, to restore into."""
+    return jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
+
+
+def run_config(workdir, meta: dict):
+    """The config a checkpoint was trained with: its own record (``config.json`` if none)."""
+    from c2f.config import config_from_dict
+
+    if "config" in meta:
+        return config_from_dict(meta["config"])
+    path = pathlib.Path(workdir) / "config.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{workdir}: no config in the checkpoint and no config.json")
+    return config_from_dict(json.loads(path.read_text()))
+
+
+def load_model(workdir, step: int | None = None, which: str = "last"):
+    """A trained model for inference: (config, graphdef, state, checkpoint meta).
+
+    The config is the checkpoint's own; the model is in evaluation mode, restored without the
+    optimizer and replicated on the mesh of every device.
+
+    Raises:
+      FileNotFoundError: no such workdir, checkpoint or step (naming what exists).
+      ValueError: the checkpoint's arrays do not fit its config (naming both).
+    """
+    from flax import nnx
+
+    from c2f.model.summary import abstract_model
+    from c2f.sharding import make_mesh, replicate
+
+    workdir = pathlib.Path(workdir)
+    if not (workdir / "checkpoints").is_dir():
+        raise FileNotFoundError(f"{workdir}: no checkpoints/ folder (is it a train.py workdir?)")
+    checkpoints = Checkpoints(workdir, create=False)
+    try:
+        step = checkpoints.step_of(step, which)
+        meta = checkpoints.meta(step, which)
+        cfg = run_config(workdir, meta)
+        model = abstract_model(cfg.model)
+        model.eval()
+        graphdef, abstract_state = nnx.split(model)
+        try:
+            state = checkpoints.restore_model(abstract_state, step, which)
+        except (ValueError, KeyError) as e:
+            raise ValueError(
+                f"{workdir}: the {which} checkpoint at step {step} does not fit the model of "
+                f"its config (model: {cfg.model}): {str(e).splitlines()[0]}"
+            ) from e
+    finally:
+        checkpoints.close()
+    return cfg, graphdef, replicate(state, make_mesh()), meta
