@@ -53,6 +53,9 @@ class Predictor:
                                    flip=flip)  # fmt: skip
         self.flip, self.how = self.inference.flip, self.inference.decode
         self.max_bucket = max_bucket
+        from c2f.sharding import make_mesh
+
+        self.mesh = make_mesh()
 
     @property
     def traces(self) -> int:
@@ -73,6 +76,20 @@ class Predictor:
             raise ValueError(f"step: a non-negative int or None, got {step!r}")
         cfg, graphdef, state, _ = load_model(workdir, step=step, which=which)
         return cls(cfg, graphdef, state, **kwargs)
+
+    def _place(self, batch: dict, size: int) -> dict:
+        """A batch on the devices, placed as evaluation places its batches.
+
+        jit traces numpy inputs and mesh-placed arrays separately; placed alike, the Predictor
+        and evaluation share one compilation. Split over the mesh when the bucket divides,
+        else replicated.
+        """
+        import jax
+        from jax.sharding import NamedSharding
+        from jax.sharding import PartitionSpec as P
+
+        spec = P("data") if size % self.mesh.size == 0 else P()
+        return jax.device_put(batch, NamedSharding(self.mesh, spec))
 
     def _bucket(self, n: int) -> int:
         b = 1
@@ -108,10 +125,11 @@ class Predictor:
             stop = min(start + self.max_bucket, n)
             size = self._bucket(stop - start)
             pad = np.r_[np.arange(start, stop), np.full(size - (stop - start), stop - 1)]
-            result = self.inference({
+            batch = {
                 "image": crops[pad], "hm_to_img": hm_to_img[pad], "intrinsics": intrinsics[pad],
                 "distortion": np.zeros((size, 5), np.float32),
-            })  # fmt: skip
+            }  # fmt: skip
+            result = self.inference(self._place(batch, size))
             outs.append(
                 [np.asarray(result[k])[: stop - start] for k in ("uv", "pred_mm", "joints_mm")]
             )

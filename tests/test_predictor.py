@@ -63,6 +63,43 @@ def test_bad_input_names_the_argument(predictor, tiny_run):
         predictor(img, boxes=[10, 10, 5, 20])
     with pytest.raises(ValueError, match="K"):
         predictor(img, K=np.eye(2))
+    with pytest.raises(ValueError, match="K: focal lengths.*not plausible"):
+        predictor(img, K=np.diag([1e30, 1e30, 1.0]))
+    with pytest.raises(ValueError, match="which: 'last' or 'best'"):
+        Predictor.from_checkpoint(tiny_run, which="worst")
+    with pytest.raises(ValueError, match="max_bucket"):
+        Predictor.from_checkpoint(tiny_run, max_bucket=0)
+    with pytest.raises(ValueError, match="flip: one of"):
+        Predictor.from_checkpoint(tiny_run, flip="sideways")
+    with pytest.raises(FileNotFoundError, match="no checkpoint at step 5.*have"):
+        Predictor.from_checkpoint(tiny_run, step=5)
+
+
+def test_predictor_evaluation_and_pictures_share_one_compiled_function(predictor, tiny_run):
+    # The Predictor's inference function evaluates a test split and feeds the pictures: for
+    # one batch shape and root mode it is traced once, whoever calls it.
+    from c2f.data import H5Source
+    from c2f.evaluate import evaluate, test_loader
+    from c2f.sharding import make_mesh
+    from c2f.visualize import figure
+
+    cfg = predictor.cfg
+    source = H5Source(f"{cfg.data.root}/{cfg.data.test_file}")
+    loader, indices = test_loader(cfg, source, limit=8, workers=0)
+    inference = predictor.inference
+    before = inference.traces
+    result = evaluate(inference, loader, indices, make_mesh(), root="bones", pictures=indices[:2])
+    assert inference.traces == before + (0 if before else 1)
+    traced = inference.traces
+    crops = result["pictures"]["image"]
+    # The Predictor on the same crops (whole-image boxes, bucket 4 = the evaluation batch).
+    out = predictor(np.concatenate([crops, crops]))
+    assert inference.traces == traced  # no new compilation
+    assert figure(result["pictures"], cfg).shape[0] == 2 * max(192, crops.shape[1])
+    # Evaluation's 2D joints (crop px via coords) equal the Predictor's on the same crop.
+    scale = cfg.model.input_res / cfg.model.output_res
+    uv_eval = (result["pictures"]["coords"][:, :, :2] + 0.5) * scale - 0.5
+    np.testing.assert_allclose(out["joints_2d"][:2], uv_eval, atol=1e-3)
 
 
 def test_bfloat16_predictions_match_float32(tiny_run):
