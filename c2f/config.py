@@ -27,8 +27,11 @@ class DataConfig:
     Attributes:
       root: folder with ``train.h5`` and ``test.h5`` (docs/data.md).
       train_file, test_file: file names inside ``root``.
-      workers: loader processes (0: in the training process).
+      workers: loader processes (0: in the training process), for training and evaluation.
       augment: the training augmentation (the paper's by default).
+      bad_images: a training image that does not decode is "skip"ped (replaced by the next
+        sample, named in a warning, counted in ``train/bad_images``) or makes training "fail".
+        Evaluation always fails on one: replacing it would change what is measured.
     """
 
     root: str = "data/synthetic"
@@ -36,10 +39,13 @@ class DataConfig:
     test_file: str = "test.h5"
     workers: int = 2
     augment: AugmentConfig = AugmentConfig()
+    bad_images: str = "skip"
 
     def __post_init__(self):
         if self.workers < 0:
             raise ValueError(f"DataConfig.workers: must be >= 0, got {self.workers}")
+        if self.bad_images not in ("skip", "fail"):
+            raise ValueError(f"DataConfig.bad_images: 'skip' or 'fail', got {self.bad_images!r}")
 
 
 @dataclasses.dataclass(frozen=True)

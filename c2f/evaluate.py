@@ -67,7 +67,11 @@ def _pad(batch: dict, size: int) -> dict:
     n = len(batch["index"])
     if n == size:
         return batch
-    return {k: np.concatenate([v, np.repeat(v[-1:], size - n, axis=0)]) for k, v in batch.items()}
+    return {
+        k: np.concatenate([v, np.repeat(v[-1:], size - n, axis=0)])
+        for k, v in batch.items()
+        if np.ndim(v)
+    }
 
 
 @jax.jit

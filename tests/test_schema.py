@@ -1,3 +1,5 @@
+import os
+
 import h5py
 import numpy as np
 import pytest
@@ -73,3 +75,30 @@ def test_reader_names_file_and_field(tmp_path):
         del f["joints_2d"]
     with pytest.raises(DatasetError, match="ok.h5.*missing field 'joints_2d'"):
         open_dataset(path)
+
+
+def test_partial_files_of_killed_writers_are_removed_by_the_next(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    stale = tmp_path / f".split.h5.tmp-{dead.stdout.strip()}"
+    live = tmp_path / f".split.h5.tmp-{os.getppid()}"  # a writer still running
+    other = tmp_path / ".other.h5.tmp-1"
+    for p in (stale, live, other):
+        p.write_bytes(b"partial")
+    with DatasetWriter(tmp_path / "split.h5", source="test", args={}, crop_res=64) as w:
+        w.append(_samples(1))
+    assert not stale.exists() and live.exists() and other.exists()
+
+
+def test_h36m_converter_checks_its_output_folder_first(tmp_path, capsys):
+    from data_prep.h36m.__main__ import main
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    with pytest.raises(SystemExit) as info:
+        main(["--root", str(tmp_path), "--out", str(blocker / "out")])
+    assert info.value.code == 2
+    assert f"--out: {blocker / 'out'} is not a writable folder" in capsys.readouterr().err

@@ -71,17 +71,26 @@ def sample_augmentation(rng: np.random.Generator, cfg: AugmentConfig) -> Augment
     return Augmentation(scale, rot, flip, colour)
 
 
-def decode_jpeg(data) -> np.ndarray:
-    """JPEG bytes -> [H, W, 3] uint8 RGB.
+class ImageDecodeError(ValueError):
+    """A stored image does not decode, or not to the stored crop size."""
+
+
+def decode_jpeg(data, size: int | None = None) -> np.ndarray:
+    """JPEG bytes -> [H, W, 3] uint8 RGB (of ``size`` x ``size`` px when given).
 
     Raises:
-      ValueError: if the bytes are not a decodable image.
+      ImageDecodeError: if the bytes are not a decodable image of that size.
     """
     try:
         with Image.open(io.BytesIO(bytes(data))) as img:
-            return np.asarray(img.convert("RGB"))
+            image = np.asarray(img.convert("RGB"))
     except Exception as e:
-        raise ValueError(f"image: not a decodable JPEG ({e})") from e
+        raise ImageDecodeError(f"image: not a decodable JPEG ({e})") from e
+    if size is not None and image.shape[:2] != (size, size):
+        raise ImageDecodeError(
+            f"image: decoded to {image.shape[1]}x{image.shape[0]} px, not the stored {size}"
+        )
+    return image
 
 
 def warp(image: np.ndarray, M: np.ndarray, res: int) -> np.ndarray:
@@ -138,7 +147,7 @@ def make_example(
         sample["center"], float(sample["scale"]) * aug.scale, input_res, aug.rot_deg, aug.flip
     )
     M = compose_affine(to_input, invert_affine(to_stored))
-    image = warp(decode_jpeg(sample["image"]), M, input_res)
+    image = warp(decode_jpeg(sample["image"], stored_res), M, input_res)
     if aug.colour != (1.0, 1.0, 1.0):
         image = np.clip(image * np.asarray(aug.colour, np.float32), 0, 255).astype(np.uint8)
     uv = apply_affine(M, np.asarray(sample["joints_2d"], np.float64))

@@ -15,11 +15,19 @@ import multiprocessing as mp
 
 import numpy as np
 
-from c2f.data.augment import Augmentation, AugmentConfig, make_example, sample_augmentation
+from c2f.data.augment import (
+    Augmentation,
+    AugmentConfig,
+    ImageDecodeError,
+    make_example,
+    sample_augmentation,
+)
 from c2f.data.source import H5Source
 from c2f.geometry.depth_bins import DepthBins
 
 _META = ("subject", "action", "subaction", "camera", "frame")
+BAD_IMAGES = ("skip", "fail")
+MAX_SUBSTITUTES = 16
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,11 +41,14 @@ class BatchSpec:
     augment: AugmentConfig | None = AugmentConfig()
     shuffle: bool = True
     seed: int = 0
+    bad_images: str = "skip"
 
     def __post_init__(self):
         for name in ("batch_size", "input_res", "output_res"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"BatchSpec.{name}: must be positive, got {getattr(self, name)}")
+        if self.bad_images not in BAD_IMAGES:
+            raise ValueError(f"bad_images: one of {BAD_IMAGES}, got {self.bad_images!r}")
 
 
 def _stack(examples: list[dict]) -> dict:
@@ -85,33 +96,59 @@ class Loader:
         """The samples ``indices`` as a batch (augmented as batch ``step`` would be).
 
         Returns the fields of :func:`make_example` stacked, plus ``index`` and the samples'
-        subject, action, subaction, camera and frame.
+        subject, action, subaction, camera and frame, and ``bad_images``: how many samples
+        had an undecodable image and were replaced by the next decodable one. Replacing is
+        for training (``spec.bad_images == "skip"``, shuffled); an in-order (evaluation)
+        batch, or ``"fail"``, raises instead.
+
+        Raises:
+          ValueError: naming the file and the sample.
         """
         spec = self.spec
-        examples = []
+        examples, bad = [], 0
         for slot, i in enumerate(indices):
-            sample = self.source[int(i)]
             if spec.augment is None:
                 aug = Augmentation()
             else:
                 aug = sample_augmentation(
                     np.random.default_rng([spec.seed, step, slot]), spec.augment
                 )
-            try:
-                ex = make_example(
-                    sample,
-                    aug,
-                    stored_res=self.source.crop_res,
-                    input_res=spec.input_res,
-                    output_res=spec.output_res,
-                    depth_bins=spec.depth_bins,
-                )
-            except ValueError as e:
-                raise ValueError(f"{self.source.path}: sample {int(i)}: {e}") from e
-            ex["index"] = np.int64(i)
-            ex.update({k: sample[k] for k in _META})
+            for attempt in range(MAX_SUBSTITUTES):
+                j = (int(i) + attempt) % len(self.source)
+                try:
+                    ex = self._example(j, aug)
+                    break
+                except ImageDecodeError as e:
+                    if spec.bad_images == "fail" or not spec.shuffle:
+                        raise ValueError(f"{self.source.path}: sample {j}: {e}") from e
+                    bad += 1
+                    print(f"warning: {self.source.path}: sample {j}: {e}; skipped", flush=True)
+            else:
+                raise ValueError(f"{self.source.path}: samples {int(i)}..{j}: no decodable image")
             examples.append(ex)
-        return _stack(examples)
+        batch = _stack(examples)
+        batch["bad_images"] = np.int64(bad)
+        return batch
+
+    def _example(self, index: int, aug: Augmentation) -> dict:
+        sample = self.source[index]
+        spec = self.spec
+        try:
+            ex = make_example(
+                sample,
+                aug,
+                stored_res=self.source.crop_res,
+                input_res=spec.input_res,
+                output_res=spec.output_res,
+                depth_bins=spec.depth_bins,
+            )
+        except ImageDecodeError:
+            raise
+        except ValueError as e:
+            raise ValueError(f"{self.source.path}: sample {index}: {e}") from e
+        ex["index"] = np.int64(index)
+        ex.update({k: sample[k] for k in _META})
+        return ex
 
     def __call__(self, start_step: int = 0, num_steps: int | None = None):
         """Iterate over batches from ``start_step`` on (forever if ``num_steps`` is None)."""

@@ -71,6 +71,7 @@ class DatasetWriter:
     def __init__(self, path, *, source: str, args: dict, crop_res: int, chunk: int = 256):
         self.path = pathlib.Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(self.path)
         self.tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
         self.file = h5py.File(self.tmp, "w")
         self.file.attrs.update(
@@ -135,6 +136,33 @@ class DatasetWriter:
             self.abort()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_temporaries(path) -> list[pathlib.Path]:
+    """Delete the partial files of ``path`` left by writers that were killed.
+
+    A writer's temporary file is ``.<name>.tmp-<PID>``; those whose process no longer exists
+    are removed (a live writer's are kept). Returns the removed paths.
+    """
+    path = pathlib.Path(path)
+    removed = []
+    for tmp in path.parent.glob(f".{path.name}.tmp-*"):
+        pid = tmp.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+            print(f"removed {tmp}: the partial file of a writer that was killed")
+    return removed
+
+
 def open_dataset(path) -> h5py.File:
     """Open a dataset file for reading after checking its schema.
 
@@ -153,7 +181,13 @@ def open_dataset(path) -> h5py.File:
         for attr in REQUIRED_ATTRS:
             if attr not in f.attrs:
                 raise DatasetError(f"{path}: missing attribute {attr!r}")
-        version = int(f.attrs["schema_version"])
+        try:
+            version = int(f.attrs["schema_version"])
+        except (ValueError, TypeError) as e:
+            raise DatasetError(
+                f"{path}: attribute 'schema_version' is not a number "
+                f"({f.attrs['schema_version']!r})"
+            ) from e
         if version != SCHEMA_VERSION:
             raise DatasetError(
                 f"{path}: schema_version {version}, this c2f reads {SCHEMA_VERSION}; "

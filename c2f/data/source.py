@@ -5,7 +5,8 @@ import json
 import h5py
 import numpy as np
 
-from c2f.data.schema import FIELDS, crop_res, open_dataset
+from c2f.data.schema import FIELDS, DatasetError, crop_res, open_dataset
+from c2f.data.validate import validate as validate_file
 
 
 class H5Source:
@@ -15,12 +16,22 @@ class H5Source:
     a pickle), so a source can be handed to loader workers.
 
     Args:
-      path: the dataset file; its schema is checked here, in the constructing process.
+      path: the dataset file; its schema and every sample's numeric fields are checked here,
+        in the constructing process (:func:`c2f.data.validate.validate`).
+      validate: skip the whole-file check with False (the schema is always checked).
+
+    Raises:
+      DatasetError: naming the file, the field and the first bad samples.
     """
 
-    def __init__(self, path):
+    def __init__(self, path, validate: bool = True):
         self.path = str(path)
         with open_dataset(self.path) as f:
+            if validate:
+                try:
+                    validate_file(f, self.path)
+                except ValueError as e:
+                    raise DatasetError(str(e)) from e
             self.num_samples = len(f["image"])
             self.crop_res = crop_res(f)
             self.action_names = tuple(json.loads(f.attrs["action_names"]))

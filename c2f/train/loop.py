@@ -125,6 +125,7 @@ def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool
         depth_bins=cfg.depth_bins,
         augment=cfg.data.augment,
         seed=cfg.train.seed,
+        bad_images=cfg.data.bad_images,
     )
     loader = Loader(train_source, spec, workers=cfg.data.workers)
 
@@ -191,13 +192,14 @@ def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool
         total=cfg.train.steps, initial=start, desc="train", unit="step", disable=not progress
     )
     batches = loader(start, end - start)
-    tick, seen = time.perf_counter(), 0
+    tick, seen, bad_images = time.perf_counter(), 0, 0
     guard = FiniteGuard(
         lambda: f"the last good checkpoint (step {checkpoints.latest_step()}) is kept"
     )
     with _StopFlag() as flag:
         for step in range(start, end):
             batch = next(batches)
+            bad_images += int(batch.get("bad_images", 0))
             state, metrics = train_step(state, shard_batch(batch, mesh, cfg.train.batch_size))
             done = step + 1
             log_now = done % cfg.train.log_every == 0 or done == end
@@ -218,6 +220,7 @@ def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool
                 now = time.perf_counter()
                 values["images_per_s"] = seen / (now - tick)
                 values["learning_rate"] = float(schedule(step))
+                values["bad_images"] = bad_images  # skipped undecodable images, this call
                 tick, seen = now, 0
                 writer.scalars(done, {f"train/{k}": v for k, v in values.items()})
                 bar.set_postfix(loss=f"{values['loss']:.4g}")

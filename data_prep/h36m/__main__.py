@@ -12,6 +12,7 @@ import argparse
 import collections
 import json
 import multiprocessing as mp
+import os
 import pathlib
 import sys
 import time
@@ -83,6 +84,9 @@ def main(argv=None) -> int:
         p.error("--step must be >= 1")
     if args.also_every < 0:
         p.error("--also-every must be >= 0")
+    problem = output_problem(args.out)
+    if problem:  # before hours of conversion, not after
+        p.error(f"--out: {problem}")
     try:
         meta = parse_metadata(args.metadata or args.root / "metadata.xml")
     except MetadataError as e:
@@ -101,9 +105,21 @@ def main(argv=None) -> int:
         )  # fmt: skip
         if parts:
             summary["files"][split] = merge(parts, args.out / f"{split}.h5", args)
+    print_summary(summary)  # first: the per-sequence failures survive a failed write below
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
-    print_summary(summary)
     return 0
+
+
+def output_problem(out: pathlib.Path) -> str | None:
+    """Why ``out`` cannot receive the converted files (None when it can)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        return f"{out} is not a writable folder ({e.strerror or e})"
+    return None
 
 
 def summarise(results, seconds: float) -> dict:
