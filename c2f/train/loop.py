@@ -116,6 +116,7 @@ def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool
     workdir = pathlib.Path(workdir)
     mesh = make_mesh()
     main_process = jax.process_index() == 0
+    progress = progress and main_process  # one bar per run, not one per process
     train_source = H5Source(pathlib.Path(cfg.data.root) / cfg.data.train_file)
     test_source = H5Source(pathlib.Path(cfg.data.root) / cfg.data.test_file)
     spec = BatchSpec(

@@ -1,0 +1,110 @@
+"""The paper config's programs lowered for GPU and TPU (no device needed): what XLA will run.
+
+``jax.export`` lowers for a platform the host does not have. The StableHLO shows what the
+CPU-only workarounds (:mod:`c2f.model.conv`, :mod:`c2f.model.channel_ops`) leave behind on
+other platforms, where the network computes in bfloat16, and that nothing calls back to the
+host.
+"""
+
+import collections
+import re
+
+import jax
+import jax.numpy as jnp
+import pytest
+from flax import nnx
+
+from c2f.config import load_config
+from c2f.inference import Inference
+from c2f.model.summary import abstract_model
+
+CALLBACKS = re.compile(r"custom_call @\w*(callback|host)\w*", re.I)
+CONV = re.compile(
+    r"stablehlo.convolution.*?: \((tensor<[^>]*>), (tensor<[^>]*>)\) -> (tensor<[^>]*>)"
+)
+
+
+def _dtype(tensor: str) -> str:
+    return re.match(r"tensor<(?:[0-9]+x)*(\w+)>", tensor).group(1)
+
+
+def _spec(x):
+    return jax.ShapeDtypeStruct(x.shape, x.dtype)
+
+
+@pytest.fixture(scope="module")
+def paper():
+    cfg = load_config("configs/paper.py")
+    assert cfg.model.compute_dtype == "bfloat16"
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def conv_counts(paper):
+    """(all, 1x1 stride-1) convolution layers of the paper network."""
+    from c2f.model.conv import Conv
+
+    convs = [m for _, m in nnx.iter_modules(abstract_model(paper.model)) if isinstance(m, Conv)]
+    ones = [m for m in convs if m.kernel.shape[0] == 1 and m.stride == 1]
+    return len(convs), len(ones)
+
+
+def _batch(cfg, size=2):
+    r = cfg.model.input_res
+    return {"image": jax.ShapeDtypeStruct((size, r, r, 3), jnp.uint8),
+            "hm_to_img": jax.ShapeDtypeStruct((size, 2, 3), jnp.float32),
+            "intrinsics": jax.ShapeDtypeStruct((size, 4), jnp.float32),
+            "distortion": jax.ShapeDtypeStruct((size, 5), jnp.float32),
+            "coords": jax.ShapeDtypeStruct((size, 17, 3), jnp.float32),
+            "mask": jax.ShapeDtypeStruct((size, 17), jnp.bool_)}  # fmt: skip
+
+
+def _lower(fn, platforms, *args) -> str:
+    exported = jax.export.export(fn, platforms=platforms)(*args)
+    assert exported.platforms == platforms
+    return exported.mlir_module()
+
+
+def test_predictor_lowers_for_gpu_and_tpu_with_bf16_products_and_f32_readout(paper, conv_counts):
+    model = abstract_model(paper.model)
+    model.eval()
+    graphdef, state = nnx.split(model)
+    inference = Inference(paper, graphdef, state, decode="soft")
+    leaves = [_spec(x) for x in jax.tree.leaves(state)]
+    batch = {k: v for k, v in _batch(paper).items() if k not in ("coords", "mask")}
+    text = {p: _lower(inference._fn, (p,), leaves, batch) for p in ("cpu", "cuda", "tpu")}
+    both = _lower(inference._fn, ("cuda", "tpu"), leaves, batch)  # one artifact, two platforms
+    assert both.count("stablehlo.convolution") == 2 * text["cuda"].count("stablehlo.convolution")
+    for platform in ("cuda", "tpu"):
+        hlo = text[platform]
+        assert not CALLBACKS.search(hlo), platform
+        convs = CONV.findall(hlo)
+        # Every convolution, 1x1 included (no CPU matrix-product rewrite): bf16 in, f32 out.
+        assert len(convs) == conv_counts[0]
+        assert {(_dtype(a), _dtype(b), _dtype(c)) for a, b, c in convs} == {("bf16", "bf16", "f32")}
+        # The soft-argmax's softmax over the 64^3 volume runs in f32.
+        exps = re.findall(r"stablehlo.exponential[^:]*: (tensor<[^>]*>)", hlo)
+        assert exps and {_dtype(t) for t in exps} == {"f32"}
+        assert any(t.startswith("tensor<2x17x64x64x64x") for t in exps)
+    # On the CPU the 1x1 convolutions are matrix products (the measured workaround).
+    assert len(CONV.findall(text["cpu"])) == conv_counts[0] - conv_counts[1]
+    assert text["cpu"].count("stablehlo.dot_general") >= conv_counts[1]
+
+
+def test_train_step_lowers_for_gpu_with_bf16_convolutions_forward_and_backward(paper, conv_counts):
+    from c2f.train.state import abstract
+    from c2f.train.steps import make_train_step
+
+    graphdef, state = abstract(paper)
+    step = make_train_step(paper, graphdef)
+    batch = {k: _batch(paper)[k] for k in ("image", "coords", "mask")}
+    hlo = _lower(step, ("cuda",), jax.tree.map(_spec, state), batch)
+    assert not CALLBACKS.search(hlo)
+    kinds = collections.Counter((_dtype(a), _dtype(b), _dtype(c)) for a, b, c in CONV.findall(hlo))
+    # The forward convolutions accumulate in f32; the gradients' take bf16 operands: no
+    # convolution runs on f32 operands.
+    assert kinds[("bf16", "bf16", "f32")] == conv_counts[0]
+    assert sum(n for (a, b, _), n in kinds.items() if (a, b) != ("bf16", "bf16")) == 0
+    assert sum(kinds.values()) > 2 * conv_counts[0]  # the gradients' are there
+    exps = re.findall(r"stablehlo.exponential[^:]*: (tensor<[^>]*>)", hlo)
+    assert exps and {_dtype(t) for t in exps} == {"f32"}
