@@ -7,8 +7,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from c2f.config import apply_overrides, config_from_dict, load_config
 from c2f import checkpoint as ckpt
+from c2f.config import apply_overrides, config_from_dict, load_config
 from c2f.train.loop import TrainingDiverged, train
 
 
