@@ -4,6 +4,8 @@ Measures, in one run, on the synthetic dataset (generated into DIR if missing):
   * synthetic generation, images/s on one core (render + JPEG encode) at 256 px;
   * the loader, images/s per worker process (JPEG decode + the paper's augmentation + targets)
     at 256 px input, with 0 workers (in-process) and with N workers;
+  * evaluation's examples (unaugmented, in order, as ``c2f.evaluate`` builds them), examples/s
+    with 0 and N workers;
   * the Human3.6M converter's per-frame work (crop of a full 1000 x 1002 frame + JPEG encode),
     frames/s on one core (video decoding excluded: it depends on the codec and the files).
 Prints medians over repeats and writes ``DIR/data_speed.json``.
@@ -73,6 +75,19 @@ def main(argv=None) -> None:
     print(f"loader with {args.workers} workers: {rate:.0f} images/s")
     per_worker = results["loader_images_per_s_per_worker"]
     print(f"  -> 16 workers would feed about {16 * per_worker:.0f} images/s (goal 1500)")
+
+    eval_spec = BatchSpec(batch_size=32, input_res=256, output_res=64, augment=None,
+                          shuffle=False)  # fmt: skip
+    for workers in (0, args.workers):
+        jobs = [(np.arange(i * 32, (i + 1) * 32) % len(source), 0) for i in range(steps + 1)]
+        it = Loader(source, eval_spec, workers=workers).batches(iter(jobs))
+        next(it)  # start-up (process spawn) excluded
+        start = time.perf_counter()
+        for _ in it:
+            pass
+        rate = steps * 32 / (time.perf_counter() - start)
+        results[f"eval_examples_per_s_{workers}_workers"] = rate
+        print(f"evaluation examples @256px, {workers} workers: {rate:.0f} examples/s")
 
     frame = rng.integers(0, 255, (1002, 1000, 3), np.uint8)
     joints = [cam_joints for cam_joints in (pose @ cam.R.T - cam.t @ cam.R.T for pose in poses)]

@@ -138,10 +138,17 @@ class Config:
     train: TrainConfig = TrainConfig()
 
     def __post_init__(self):
-        if self.depth_bins.num_bins != self.model.depths[-1]:
+        # The finest depth resolution is stated once, in model.depths; depth_bins follows it.
+        # A recipe that names another num_bins explicitly is an error, not silently replaced.
+        finest, stated = self.model.depths[-1], self.depth_bins.num_bins
+        if stated not in (finest, DepthBins().num_bins):
             raise ValueError(
-                f"Config: model.depths[-1] ({self.model.depths[-1]}) must equal "
-                f"depth_bins.num_bins ({self.depth_bins.num_bins}), the finest depth resolution"
+                f"Config: depth_bins.num_bins ({stated}) is derived from model.depths[-1] "
+                f"({finest}); set model.depths only"
+            )
+        if stated != finest:
+            object.__setattr__(
+                self, "depth_bins", dataclasses.replace(self.depth_bins, num_bins=finest)
             )
         if len(self.loss.stage_weights) not in (0, len(self.model.depths)):
             raise ValueError(
@@ -223,7 +230,8 @@ def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
 
     Each value is checked against its field's type (ints widen to floats, lists become
     tuples); the configuration is validated once, after all overrides, so that settings that
-    must agree can be changed together (``model.depths=(4,48) depth_bins.num_bins=48``).
+    must agree can be changed together. Derived settings cannot be set
+    (``depth_bins.num_bins`` follows ``model.depths``).
 
     Raises:
       ValueError: naming the override when the key does not exist or the value is invalid.
@@ -237,9 +245,15 @@ def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
             value = ast.literal_eval(text)
         except (ValueError, SyntaxError):
             value = text
+        if key.strip() == "depth_bins.num_bins":
+            raise ValueError(
+                f"--set {item}: derived from model.depths[-1]; set model.depths (e.g. "
+                "model.depths=(4,48))"
+            )
         _set(tree, Config, key.strip().split("."), value, item)
     if not overrides:
         return cfg
+    tree["depth_bins"]["num_bins"] = DepthBins().num_bins  # re-derived from model.depths
     try:
         return _from_dict(Config, tree)
     except (TypeError, ValueError) as e:

@@ -7,7 +7,6 @@ step schedule. ``make demo`` trains it in about 11 minutes on 2 cores.
 
 from c2f.config import Config, DataConfig, OptimConfig, TrainConfig
 from c2f.data.augment import AugmentConfig
-from c2f.geometry.depth_bins import DepthBins
 from c2f.losses import LossConfig
 from c2f.model.config import ModelConfig
 
@@ -25,7 +24,6 @@ def get_config() -> Config:
             hourglass_levels=2,
         ),
         loss=LossConfig(mse_weight=0.0, l1_weight=1.0),
-        depth_bins=DepthBins(num_bins=16),
         data=DataConfig(root="data/synthetic", workers=1, augment=AugmentConfig()),
         optim=OptimConfig(
             name="adam",

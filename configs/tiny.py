@@ -1,7 +1,6 @@
 """A tiny network for tests: 2 stages (4 and 16 bins), 64 px in, 16 px out, 32 features."""
 
 from c2f.config import Config, DataConfig, OptimConfig, TrainConfig
-from c2f.geometry.depth_bins import DepthBins
 from c2f.losses import LossConfig
 from c2f.model.config import ModelConfig
 
@@ -17,7 +16,6 @@ def get_config() -> Config:
             hourglass_levels=2,
         ),
         loss=LossConfig(mse_weight=1.0, l1_weight=0.1),
-        depth_bins=DepthBins(num_bins=16),
         data=DataConfig(workers=0),
         optim=OptimConfig(name="adam", learning_rate=1e-3),
         train=TrainConfig(

@@ -56,6 +56,15 @@ def tiny_cfg(tiny_data):
 
 
 @pytest.fixture(scope="session")
+def micro_cfg(tiny_cfg):
+    """tiny_cfg with a smaller network (tests/small.py)."""
+    from c2f.config import apply_overrides
+    from tests.small import MICRO
+
+    return apply_overrides(tiny_cfg, MICRO)
+
+
+@pytest.fixture(scope="session")
 def tiny_run(tiny_cfg, tmp_path_factory):
     """A finished tiny training run (6 steps): its workdir."""
     from c2f.train.loop import train

@@ -94,7 +94,7 @@ def test_undecodable_images_are_skipped_counted_and_named_or_fail(tiny_data, tmp
         Loader(source, in_order).batch_of([6, 7, 9])
 
 
-def test_training_logs_the_count_of_skipped_images(tiny_cfg, tiny_data, tmp_path):
+def test_training_logs_the_count_of_skipped_images(micro_cfg, tiny_data, tmp_path):
     from c2f.config import apply_overrides
     from c2f.train.loop import train
 
@@ -103,7 +103,7 @@ def test_training_logs_the_count_of_skipped_images(tiny_cfg, tiny_data, tmp_path
     shutil.copy(tiny_data / "test.h5", data / "test.h5")
     _corrupt(tiny_data / "train.h5", data / "train.h5",
              lambda f: _break_images(f, range(1, 120, 2)))  # fmt: skip
-    cfg = apply_overrides(tiny_cfg, [f"data.root={str(data)!r}", "train.steps=2"])
+    cfg = apply_overrides(micro_cfg, [f"data.root={str(data)!r}", "train.steps=2"])
     train(cfg, tmp_path / "run", progress=False)
     logs = [json.loads(x) for x in (tmp_path / "run/metrics.jsonl").read_text().splitlines()]
     counts = [x["train/bad_images"] for x in logs if "train/bad_images" in x]

@@ -1,6 +1,7 @@
 """The paper config's programs lowered for GPU and TPU (no device needed): what XLA will run.
 
-``jax.export`` lowers for a platform the host does not have. The StableHLO shows what the
+``jax.export`` (and the ``lowering_platforms`` it uses) lowers for a platform the host does
+not have. The StableHLO shows what the
 CPU-only workarounds (:mod:`c2f.model.conv`, :mod:`c2f.model.channel_ops`) leave behind on
 other platforms, where the network computes in bfloat16, and that nothing calls back to the
 host.
@@ -59,10 +60,9 @@ def _batch(cfg, size=2):
             "mask": jax.ShapeDtypeStruct((size, 17), jnp.bool_)}  # fmt: skip
 
 
-def _lower(fn, platforms, *args) -> str:
-    exported = jax.export.export(fn, platforms=platforms)(*args)
-    assert exported.platforms == platforms
-    return exported.mlir_module()
+def _lower(traced, platforms) -> str:
+    """StableHLO of a traced function lowered for ``platforms`` (traced once, lowered often)."""
+    return traced.lower(lowering_platforms=platforms).as_text()
 
 
 def test_predictor_lowers_for_gpu_and_tpu_with_bf16_products_and_f32_readout(paper, conv_counts):
@@ -72,8 +72,11 @@ def test_predictor_lowers_for_gpu_and_tpu_with_bf16_products_and_f32_readout(pap
     inference = Inference(paper, graphdef, state, decode="soft")
     leaves = [_spec(x) for x in jax.tree.leaves(state)]
     batch = {k: v for k, v in _batch(paper).items() if k not in ("coords", "mask")}
-    text = {p: _lower(inference._fn, (p,), leaves, batch) for p in ("cpu", "cuda", "tpu")}
-    both = _lower(inference._fn, ("cuda", "tpu"), leaves, batch)  # one artifact, two platforms
+    traced = inference._fn.trace(leaves, batch)
+    text = {p: _lower(traced, (p,)) for p in ("cpu", "cuda", "tpu")}
+    both = _lower(traced, ("cuda", "tpu"))  # one module, two platforms
+    exported = jax.export.export(inference._fn, platforms=("cpu", "cuda", "tpu"))(leaves, batch)
+    assert exported.platforms == ("cpu", "cuda", "tpu")  # a serializable multi-platform artifact
     assert both.count("stablehlo.convolution") == 2 * text["cuda"].count("stablehlo.convolution")
     for platform in ("cuda", "tpu"):
         hlo = text[platform]
@@ -91,20 +94,23 @@ def test_predictor_lowers_for_gpu_and_tpu_with_bf16_products_and_f32_readout(pap
     assert text["cpu"].count("stablehlo.dot_general") >= conv_counts[1]
 
 
-def test_train_step_lowers_for_gpu_with_bf16_convolutions_forward_and_backward(paper, conv_counts):
+def test_train_step_lowers_for_gpu_and_tpu_with_bf16_convolutions(paper, conv_counts):
     from c2f.train.state import abstract
     from c2f.train.steps import make_train_step
 
     graphdef, state = abstract(paper)
     step = make_train_step(paper, graphdef)
     batch = {k: _batch(paper)[k] for k in ("image", "coords", "mask")}
-    hlo = _lower(step, ("cuda",), jax.tree.map(_spec, state), batch)
-    assert not CALLBACKS.search(hlo)
-    kinds = collections.Counter((_dtype(a), _dtype(b), _dtype(c)) for a, b, c in CONV.findall(hlo))
-    # The forward convolutions accumulate in f32; the gradients' take bf16 operands: no
-    # convolution runs on f32 operands.
-    assert kinds[("bf16", "bf16", "f32")] == conv_counts[0]
-    assert sum(n for (a, b, _), n in kinds.items() if (a, b) != ("bf16", "bf16")) == 0
-    assert sum(kinds.values()) > 2 * conv_counts[0]  # the gradients' are there
-    exps = re.findall(r"stablehlo.exponential[^:]*: (tensor<[^>]*>)", hlo)
-    assert exps and {_dtype(t) for t in exps} == {"f32"}
+    traced = step.trace(jax.tree.map(_spec, state), batch)
+    for platform in ("cuda", "tpu"):
+        hlo = _lower(traced, (platform,))
+        assert not CALLBACKS.search(hlo), platform
+        convs = CONV.findall(hlo)
+        kinds = collections.Counter((_dtype(a), _dtype(b), _dtype(c)) for a, b, c in convs)
+        # The forward convolutions accumulate in f32; the gradients' take bf16 operands: no
+        # convolution runs on f32 operands.
+        assert kinds[("bf16", "bf16", "f32")] == conv_counts[0], platform
+        assert sum(n for (a, b, _), n in kinds.items() if (a, b) != ("bf16", "bf16")) == 0
+        assert sum(kinds.values()) > 2 * conv_counts[0]  # the gradients' are there
+        exps = re.findall(r"stablehlo.exponential[^:]*: (tensor<[^>]*>)", hlo)
+        assert exps and {_dtype(t) for t in exps} == {"f32"}

@@ -8,6 +8,7 @@ import pytest
 from flax import nnx
 
 from c2f.config import Config, load_config
+from c2f.geometry.depth_bins import DepthBins
 from c2f.model import C2FPose, ModelConfig, conv_macs, count_params, forward_flops
 from c2f.model.summary import abstract_model
 
@@ -164,7 +165,9 @@ def test_bad_input_and_config(tiny_cfg):
         ModelConfig(design="stacked", depths=(64,))
     with pytest.raises(ValueError, match="modules"):
         ModelConfig(design="uniform", modules=0)
-    with pytest.raises(ValueError, match="depth_bins.num_bins"):
-        Config(model=ModelConfig(depths=(1, 128)))
+    # The finest resolution is stated once (model.depths); depth_bins follows it.
+    assert Config(model=ModelConfig(depths=(1, 128))).depth_bins.num_bins == 128
+    with pytest.raises(ValueError, match="depth_bins.num_bins \\(16\\) is derived"):
+        Config(model=ModelConfig(depths=(1, 128)), depth_bins=DepthBins(num_bins=16))
     with pytest.raises(ValueError, match="no such file"):
         load_config("configs/nope.py")

@@ -119,6 +119,12 @@ def test_in_order_loader_covers_every_sample(source):
     batches = list(loader(0, loader.steps_per_epoch))
     idx = np.concatenate([b["index"] for b in batches])
     np.testing.assert_array_equal(idx, np.arange(len(source)))
+    # Evaluation's jobs (any index lists) built by worker processes: same batches, same order.
+    jobs = [(np.array([5, 3, 90]), 0), (np.arange(40, 47), 0), (np.array([0]), 0)]
+    parallel = list(Loader(source, spec, workers=2).batches(iter(jobs)))
+    serial = list(loader.batches(iter(jobs)))
+    assert [list(b["index"]) for b in parallel] == [list(j) for j, _ in jobs]
+    assert all(np.array_equal(p[k], s[k]) for p, s in zip(parallel, serial) for k in s)
 
 
 def test_bad_input(source, tmp_path):

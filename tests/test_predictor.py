@@ -118,3 +118,21 @@ def test_bfloat16_predictions_match_float32(tiny_run):
     bin_mm = 1985.0 / 16
     assert np.median(d3) < 0.1 * bin_mm and np.percentile(d3, 99) < 0.35 * bin_mm
     assert np.any(d2 > 0)  # the dtype really changed
+
+
+def test_inference_side_never_imports_training_code(tiny_run):
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, numpy as np\n"
+        "import c2f.evaluate, c2f.visualize, c2f.report\n"
+        "from c2f import Predictor\n"
+        f"p = Predictor.from_checkpoint({str(tiny_run)!r})\n"
+        "p(np.zeros((64, 64, 3), np.uint8))\n"
+        "bad = sorted(m for m in sys.modules if m.startswith(('c2f.train', 'optax')))\n"
+        "print('TRAINING MODULES', bad)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=300)  # fmt: skip
+    assert "TRAINING MODULES []" in out.stdout, out.stdout + out.stderr[-2000:]

@@ -10,6 +10,7 @@ import pytest
 from c2f import checkpoint as ckpt
 from c2f.config import apply_overrides, config_from_dict, load_config
 from c2f.train.loop import TrainingDiverged, train
+from tests.small import MICRO
 
 
 def _losses(workdir):
@@ -130,7 +131,7 @@ def test_sharded_step_on_four_devices_equals_one_device(tmp_path, tiny_data):
         from c2f.train.state import create
         from c2f.train.steps import make_train_step
         assert jax.device_count() == 4, jax.devices()
-        overrides = ["data.root={str(tiny_data)!r}", "train.batch_size=8"]
+        overrides = ["data.root={str(tiny_data)!r}", "train.batch_size=8", *{MICRO!r}]
         cfg = apply_overrides(load_config("configs/tiny.py"), overrides)
         spec = BatchSpec(batch_size=8, input_res=64, output_res=16, depth_bins=cfg.depth_bins)
         batch = Loader(H5Source("{tiny_data}/train.h5"), spec).batch(0)
@@ -216,6 +217,12 @@ def test_config_overrides_and_json_round_trip():
         apply_overrides(cfg, ["optim.name=sgd"])
     with pytest.raises(ValueError, match="key=value"):
         apply_overrides(cfg, ["train.steps"])
+    tiny = load_config("configs/tiny.py")
+    assert tiny.depth_bins.num_bins == 16  # derived from model.depths, stated nowhere else
+    deeper = apply_overrides(tiny, ["model.depths=(4,48)"])
+    assert deeper.depth_bins.num_bins == 48
+    with pytest.raises(ValueError, match="derived from model.depths"):
+        apply_overrides(tiny, ["depth_bins.num_bins=48"])
 
 
 def test_tensorboard_and_jsonl_logs(tiny_run):

@@ -49,6 +49,9 @@ except ImportError:  # jax releases before jax.extend.core had it
 def _conv_macs_in(jaxpr) -> int:
     total = 0
     for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "cond":  # per-platform alternatives: one of them runs
+            total += max(_conv_macs_in(b.jaxpr) for b in eqn.params["branches"])
+            continue
         if eqn.primitive.name == "conv_general_dilated":
             out = eqn.outvars[0].aval.shape
             kernel = eqn.invars[1].aval.shape  # HWIO: every output element costs kh * kw * cin
