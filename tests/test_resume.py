@@ -11,7 +11,7 @@ from c2f.train.resume import ConfigChanged, evaluated_steps
 from tests.small import MICRO
 
 
-def test_a_changed_config_is_refused_before_anything_is_written(micro_cfg, tiny_data, tmp_path):
+def test_a_changed_config_is_refused_and_an_accepted_one_logged(micro_cfg, tiny_data, tmp_path):
     import train as train_cli
 
     train(micro_cfg, tmp_path, stop_after=2, progress=False)
@@ -23,32 +23,38 @@ def test_a_changed_config_is_refused_before_anything_is_written(micro_cfg, tiny_
             f"data.root={str(tiny_data)!r}", "train.log_every=1", *MICRO[:1],
             "model.features=8"]  # fmt: skip
     assert train_cli.main(argv) == 2
-    assert (tmp_path / "config.json").read_text() == saved  # the run is still readable
+    # Refused before anything was written: the run is still readable as it was.
+    assert (tmp_path / "config.json").read_text() == saved
     assert ckpt.Checkpoints(tmp_path).latest_step() == 2
     cfg, *_ = ckpt.load_model(tmp_path)
     assert cfg == micro_cfg
-
-
-def test_an_accepted_change_is_logged_and_old_checkpoints_keep_their_config(micro_cfg, tmp_path):
-    train(micro_cfg, tmp_path, stop_after=2, progress=False)
-    # Free fields (how long, how often) need no flag.
+    # Free fields (how long, how often) need no flag; a binding change with the flag is logged.
     longer = apply_overrides(micro_cfg, ["train.steps=8", "train.log_every=2"])
-    train(longer, tmp_path, stop_after=2, progress=False)
     changed = apply_overrides(longer, ["optim.learning_rate=0.0005"])
     summary = train(changed, tmp_path, stop_after=2, progress=False, allow_config_change=True)
-    assert summary["step"] == 6
+    assert summary["step"] == 4
     notes = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    assert any("optim.learning_rate: 0.001 -> 0.0005" in n.get("config_change", "") for n in notes)
-    # The checkpoint of step 4 was trained with the old rate, step 6 with the new one; each
+    change = next(n["config_change"] for n in notes if "config_change" in n)
+    assert "optim.learning_rate: 0.001 -> 0.0005" in change and "train.steps: 6 -> 8" in change
+    # The checkpoint of step 2 was trained with the old rate, step 4 with the new one; each
     # is read with its own config whatever config.json now says.
-    old, *_ = ckpt.load_model(tmp_path, step=4)
-    new, *_ = ckpt.load_model(tmp_path, step=6)
+    old, *_ = ckpt.load_model(tmp_path, step=2)
+    new, *_ = ckpt.load_model(tmp_path, step=4)
     assert old.optim.learning_rate == 1e-3 and new.optim.learning_rate == 5e-4
+    with pytest.raises(ConfigChanged):  # the flag was for one run, not for the workdir
+        train(apply_overrides(longer, ["loss.l1_weight=0.5"]), tmp_path, progress=False)
 
 
-def test_a_failed_evaluation_loses_no_checkpoint_and_is_redone(micro_cfg, tmp_path, monkeypatch,
-                                                                 capsys):  # fmt: skip
+def test_a_failed_evaluation_loses_no_checkpoint_and_is_redone(micro_cfg, tiny_data, tmp_path,
+                                                                 monkeypatch, capsys):  # fmt: skip
+    # On training data with undecodable images (every other one): the run also shows that
+    # they are skipped and counted in the log (tests/test_bad_data.py tests the loader).
     from c2f.train import loop
+    from tests.test_bad_data import with_broken_train_images
+
+    data = with_broken_train_images(tiny_data, tmp_path / "data", range(1, 120, 2))
+    micro_cfg = apply_overrides(micro_cfg, [f"data.root={str(data)!r}"])
+    tmp_path = tmp_path / "run"
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bad test sample")
@@ -68,3 +74,6 @@ def test_a_failed_evaluation_loses_no_checkpoint_and_is_redone(micro_cfg, tmp_pa
     assert evaluated_steps(tmp_path) == {6}
     train(micro_cfg, tmp_path, progress=False)  # done: nothing re-evaluated
     assert "evaluating" not in capsys.readouterr().out
+    logs = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    counts = [x["train/bad_images"] for x in logs if "train/bad_images" in x]
+    assert counts and counts[-1] > 0

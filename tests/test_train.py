@@ -46,10 +46,10 @@ def poison_step_3(monkeypatch):
     monkeypatch.setattr(loader_mod.Loader, "batch_of", poisoned)
 
 
-def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tiny_cfg, tmp_path, monkeypatch):
+def test_nan_stops_training_and_keeps_the_last_good_checkpoint(micro_cfg, tmp_path, monkeypatch):
     poison_step_3(monkeypatch)
     with pytest.raises(TrainingDiverged, match="step 3.*last good checkpoint \\(step 2\\)"):
-        train(tiny_cfg, tmp_path, progress=False)
+        train(micro_cfg, tmp_path, progress=False)
     checkpoints = ckpt.Checkpoints(tmp_path)
     assert checkpoints.latest_step() == 2
     from c2f.checkpoint import load_model
@@ -61,7 +61,7 @@ def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tiny_cfg, tmp_pat
     assert all(bool(np.all(np.isfinite(x))) for x in jax.tree.leaves(state))
 
 
-def test_finite_flag_is_read_one_step_late_and_before_every_save(tiny_cfg, tmp_path, monkeypatch):
+def test_finite_flag_is_read_one_step_late_and_before_every_save(micro_cfg, tmp_path, monkeypatch):
     from c2f.train.loop import FiniteGuard
 
     events = []
@@ -88,13 +88,13 @@ def test_finite_flag_is_read_one_step_late_and_before_every_save(tiny_cfg, tmp_p
     # In the loop, with logs every 100 steps: a NaN at step 3 is caught before the checkpoint
     # of step 4 would be written; the checkpoint of step 2 stays the last.
     poison_step_3(monkeypatch)
-    cfg = apply_overrides(tiny_cfg, ["train.log_every=100"])
+    cfg = apply_overrides(micro_cfg, ["train.log_every=100"])
     with pytest.raises(TrainingDiverged, match="step 3.*last good checkpoint \\(step 2\\)"):
         train(cfg, tmp_path, progress=False)
     assert ckpt.Checkpoints(tmp_path).latest_step() == 2
 
 
-def test_an_interrupted_run_exits_non_zero_and_says_where(tiny_cfg, tmp_path, monkeypatch, capsys):
+def test_an_interrupted_run_exits_non_zero_and_says_where(micro_cfg, tmp_path, monkeypatch, capsys):
     import train as train_cli
     from c2f.train import loop
 
@@ -112,7 +112,7 @@ def test_an_interrupted_run_exits_non_zero_and_says_where(tiny_cfg, tmp_path, mo
 
     monkeypatch.setattr(loop, "_StopFlag", StopAfterTwo)
     argv = ["--config", "configs/tiny.py", "--workdir", str(tmp_path),
-            "--set", f"data.root={tiny_cfg.data.root!r}", "train.log_every=1"]  # fmt: skip
+            "--set", f"data.root={micro_cfg.data.root!r}", "train.log_every=1"]  # fmt: skip
     assert train_cli.main(argv) == 130
     err = capsys.readouterr().err
     assert "interrupted at step " in err and "done at step" not in err
