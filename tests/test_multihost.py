@@ -78,7 +78,8 @@ def test_two_processes_train_evaluate_checkpoint_and_resume_like_one(micro_cfg, 
     from tests.small import MICRO
 
     settings = [f"data.root={str(tiny_data)!r}", "train.log_every=1", "train.eval_every=2",
-                "data.workers=0", "train.image_summaries=False", "train.eval_limit=8", *MICRO]  # fmt: skip
+                "data.workers=0", "train.image_summaries=False", "train.eval_limit=8",
+                *MICRO]  # fmt: skip
     one = tmp_path / "one"
     train(apply_overrides(micro_cfg, [*settings, "train.steps=4"]), one, progress=False)
     two = tmp_path / "two"
