@@ -7,7 +7,13 @@ after a save loses nothing; every process calls it (orbax coordinates multi-host
 
 Inference reads a checkpoint through :func:`load_model`: the config saved IN that checkpoint
 (not the workdir's ``config.json``, which a later resume may have changed) and the model's
-arrays only (the optimizer moments, twice the model's size, are never read).
+arrays only (the optimizer's are never read).
+
+The state is stored PACKED: the model's and the optimizer's arrays each concatenated into one
+flat array per dtype (items ``model`` and ``optimizer``), unpacked by the shapes of the
+state restored into. Orbax's cost is per array (measured: 1 array 0.01 s, 879 arrays 1.9 s
+per save), and the tiny test network alone has 879; packed, a save writes 3. Checkpoints
+written before (one array per variable, item ``state``) are still read.
 """
 
 import dataclasses
@@ -15,9 +21,53 @@ import json
 import pathlib
 
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
 
 MODEL_KEY = 0  # the train state is nnx.split((model, optimizer)): item 0 is the model
+PARTS = ("model", "optimizer")
+
+
+@jax.jit
+def _concat(leaves):
+    groups = {}
+    for x in leaves:
+        groups.setdefault(str(x.dtype), []).append(x.reshape(-1))
+    return {dtype: jax.numpy.concatenate(xs) for dtype, xs in groups.items()}
+
+
+def pack(tree) -> dict:
+    """{dtype: flat array} of a pytree's leaves, in ``jax.tree.leaves`` order."""
+    leaves = jax.tree.leaves(tree)
+    return _concat(leaves) if leaves else {}
+
+
+def unpack(packed: dict, abstract_tree, what: str):
+    """The inverse of :func:`pack`, shaped like ``abstract_tree``.
+
+    Leaves are host numpy, or placed on the abstract leaves' shardings when they have one.
+
+    Raises:
+      ValueError: naming ``what`` when the sizes do not match the abstract tree.
+    """
+    leaves, treedef = jax.tree.flatten(abstract_tree)
+    offsets = {dtype: 0 for dtype in packed}
+    out = []
+    for leaf in leaves:
+        dtype, size = str(np.dtype(leaf.dtype)), int(np.prod(leaf.shape))
+        flat = packed.get(dtype)
+        if flat is None or offsets[dtype] + size > flat.shape[0]:
+            raise ValueError(f"{what}: the checkpoint holds fewer {dtype} values than the state")
+        value = np.asarray(flat[offsets[dtype] : offsets[dtype] + size]).reshape(leaf.shape)
+        offsets[dtype] += size
+        sharding = getattr(leaf, "sharding", None)
+        if sharding is not None:
+            value = jax.make_array_from_callback(leaf.shape, sharding, lambda i, v=value: v[i])
+        out.append(value)
+    left = {d: packed[d].shape[0] - n for d, n in offsets.items() if packed[d].shape[0] != n}
+    if left:
+        raise ValueError(f"{what}: the checkpoint holds more values than the state ({left})")
+    return jax.tree.unflatten(treedef, out)
 
 
 class Checkpoints:
@@ -49,7 +99,36 @@ class Checkpoints:
 
     @staticmethod
     def _args(state, meta):
-        return ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta))
+        items = {part: ocp.args.StandardSave(pack(state[i])) for i, part in enumerate(PARTS)}
+        return ocp.args.Composite(**items, meta=ocp.args.JsonSave(meta))
+
+    def _packed(self, which: str, step: int) -> bool:
+        return (self._manager(which).directory / str(step) / "model").is_dir()
+
+    def _restore_packed(self, which, step, abstract_parts: dict):
+        """{part: unpacked state} of the parts named, from a packed checkpoint."""
+        manager = self._manager(which)
+        directory = manager.directory / str(step)
+        out = {}
+        for part, abstract_part in abstract_parts.items():
+            sizes = {}
+            for leaf in jax.tree.leaves(abstract_part):
+                dtype = str(np.dtype(leaf.dtype))
+                sizes[dtype] = sizes.get(dtype, 0) + int(np.prod(leaf.shape))
+            # Read whole onto one local device: the saving run's devices (other processes,
+            # another count) need not exist here.
+            here = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+            target = {d: jax.ShapeDtypeStruct((n,), d, sharding=here) for d, n in sizes.items()}
+            try:
+                with ocp.StandardCheckpointer() as reader:
+                    packed = reader.restore(directory / part, target)
+            except (ValueError, KeyError) as e:
+                raise ValueError(
+                    f"{directory / part}: the stored arrays do not fit this state "
+                    f"({str(e).splitlines()[0][:300]})"
+                ) from e
+            out[part] = unpack(packed, abstract_part, f"{directory / part}")
+        return out
 
     def save(self, step: int, state, meta: dict) -> None:
         """Save ``state`` at ``step`` among the last checkpoints (no-op if it exists)."""
@@ -93,6 +172,13 @@ class Checkpoints:
     def restore(self, abstract_state, step: int | None = None, which: str = "last"):
         """(state, meta) of a checkpoint (default: the latest of ``which``)."""
         step = self.step_of(step, which)
+        if self._packed(which, step):
+            parts = self._restore_packed(which, step, {p: abstract_state[i]
+                                                       for i, p in enumerate(PARTS)})  # fmt: skip
+            state = jax.tree.map(lambda x: x, abstract_state)  # a copy to fill
+            for i, part in enumerate(PARTS):
+                state[i] = parts[part]
+            return state, self.meta(step, which)
         out = self._manager(which).restore(
             step,
             args=ocp.args.Composite(
@@ -104,6 +190,8 @@ class Checkpoints:
     def restore_model(self, abstract_model_state, step: int | None = None, which: str = "last"):
         """The model's arrays of a checkpoint (host numpy), without the optimizer's."""
         step = self.step_of(step, which)
+        if self._packed(which, step):
+            return self._restore_packed(which, step, {"model": abstract_model_state})["model"]
         item = {MODEL_KEY: jax.tree.map(ocp.utils.to_shape_dtype_struct, abstract_model_state)}
         path = self._manager(which).directory / str(step) / "state"
         with ocp.PyTreeCheckpointer() as reader:

@@ -77,3 +77,43 @@ def test_a_failed_evaluation_loses_no_checkpoint_and_is_redone(micro_cfg, tiny_d
     logs = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     counts = [x["train/bad_images"] for x in logs if "train/bad_images" in x]
     assert counts and counts[-1] > 0
+
+
+def test_checkpoints_are_packed_and_the_earlier_layout_still_reads(micro_cfg, tmp_path):
+    import numpy as np
+    import orbax.checkpoint as ocp
+
+    from c2f.train.state import create
+
+    graphdef, state = create(micro_cfg)
+    meta = {"step": 2, "config": json.loads(ckpt.config_to_json(micro_cfg))}
+    # The layout of earlier releases: one array per variable, item "state".
+    old = ocp.CheckpointManager((tmp_path / "old/checkpoints/last").absolute(),
+                                options=ocp.CheckpointManagerOptions(create=True))  # fmt: skip
+    old.save(2, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
+                                        meta=ocp.args.JsonSave(meta)))  # fmt: skip
+    old.close()
+    new = ckpt.Checkpoints(tmp_path / "new")
+    new.save(2, state, meta)
+    assert sorted(p.name for p in (tmp_path / "new/checkpoints/last/2").iterdir()
+                  if p.is_dir()) == ["meta", "model", "optimizer"]  # fmt: skip
+    expected = [np.asarray(x) for x in jax_leaves(state[0])]
+    for run in ("old", "new"):
+        cfg, _, model, got_meta = ckpt.load_model(tmp_path / run)
+        assert cfg == micro_cfg and got_meta["step"] == 2
+        assert all(np.array_equal(a, np.asarray(b)) for a, b in zip(expected, jax_leaves(model)))
+        full, _ = ckpt.Checkpoints(tmp_path / run).restore(ckpt.abstract(state))
+        assert all(np.array_equal(np.asarray(a), np.asarray(b))
+                   for a, b in zip(jax_leaves(state), jax_leaves(full)))  # fmt: skip
+    # A checkpoint that does not fit the config is an error naming both.
+    wider = apply_overrides(micro_cfg, ["model.features=32"])
+    meta_wider = {"step": 4, "config": json.loads(ckpt.config_to_json(wider))}
+    new.save(4, state, meta_wider)
+    with pytest.raises(ValueError, match="does not fit the model of its config"):
+        ckpt.load_model(tmp_path / "new", step=4)
+
+
+def jax_leaves(tree):
+    import jax
+
+    return jax.tree.leaves(tree)
