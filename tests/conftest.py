@@ -65,6 +65,18 @@ def micro_cfg(tiny_cfg):
 
 
 @pytest.fixture(scope="session")
+def micro_run(micro_cfg, tmp_path_factory):
+    """A finished micro run (tests/small.py MICRO_RUN): its workdir. Tests copy it to change it."""
+    from c2f.config import apply_overrides
+    from c2f.train.loop import train
+    from tests.small import MICRO_RUN
+
+    workdir = tmp_path_factory.mktemp("micro_run")
+    train(apply_overrides(micro_cfg, MICRO_RUN), workdir, progress=False)
+    return workdir
+
+
+@pytest.fixture(scope="session")
 def tiny_run(tiny_cfg, tmp_path_factory):
     """A finished tiny training run (6 steps): its workdir."""
     from c2f.train.loop import train

@@ -9,8 +9,6 @@ import sys
 
 import pytest
 
-from c2f.train.loop import train
-
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 # Each process: jax.distributed, then train.py's own train() to step 2 (evaluated, saved),
@@ -71,17 +69,14 @@ def _logged(workdir):
     return loss, mpjpe
 
 
-def test_two_processes_train_evaluate_checkpoint_and_resume_like_one(micro_cfg, tiny_data,
+def test_two_processes_train_evaluate_checkpoint_and_resume_like_one(micro_run, tiny_data,
                                                                      tmp_path):  # fmt: skip
     from c2f import checkpoint as ckpt
-    from c2f.config import apply_overrides
-    from tests.small import MICRO
+    from tests.small import MICRO, MICRO_RUN
 
-    settings = [f"data.root={str(tiny_data)!r}", "train.log_every=1", "train.eval_every=2",
-                "data.workers=0", "train.image_summaries=False", "train.eval_limit=8",
-                *MICRO]  # fmt: skip
-    one = tmp_path / "one"
-    train(apply_overrides(micro_cfg, [*settings, "train.steps=4"]), one, progress=False)
+    # The reference: the same config in one process (conftest's micro_run).
+    settings = [f"data.root={str(tiny_data)!r}", *MICRO, *MICRO_RUN[1:]]
+    one = micro_run
     two = tmp_path / "two"
     outs = _launch(two, settings)
     for out in outs:

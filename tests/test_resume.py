@@ -11,10 +11,16 @@ from c2f.train.resume import ConfigChanged, evaluated_steps
 from tests.small import MICRO
 
 
-def test_a_changed_config_is_refused_and_an_accepted_one_logged(micro_cfg, tiny_data, tmp_path):
-    import train as train_cli
+def test_a_changed_config_is_refused_and_an_accepted_one_logged(micro_cfg, micro_run, tiny_data,
+                                                                  tmp_path):  # fmt: skip
+    import shutil
 
-    train(micro_cfg, tmp_path, stop_after=2, progress=False)
+    import train as train_cli
+    from tests.small import MICRO_RUN
+
+    micro_cfg = apply_overrides(micro_cfg, MICRO_RUN)
+    tmp_path = tmp_path / "run"
+    shutil.copytree(micro_run, tmp_path)  # a finished 4-step run
     saved = (tmp_path / "config.json").read_text()
     changed = apply_overrides(micro_cfg, ["model.features=8", "optim.learning_rate=0.01"])
     with pytest.raises(ConfigChanged, match="model.features: 16 -> 8.*optim.learning_rate"):
@@ -25,21 +31,21 @@ def test_a_changed_config_is_refused_and_an_accepted_one_logged(micro_cfg, tiny_
     assert train_cli.main(argv) == 2
     # Refused before anything was written: the run is still readable as it was.
     assert (tmp_path / "config.json").read_text() == saved
-    assert ckpt.Checkpoints(tmp_path).latest_step() == 2
+    assert ckpt.Checkpoints(tmp_path).latest_step() == 4
     cfg, *_ = ckpt.load_model(tmp_path)
     assert cfg == micro_cfg
     # Free fields (how long, how often) need no flag; a binding change with the flag is logged.
     longer = apply_overrides(micro_cfg, ["train.steps=8", "train.log_every=2"])
     changed = apply_overrides(longer, ["optim.learning_rate=0.0005"])
     summary = train(changed, tmp_path, stop_after=2, progress=False, allow_config_change=True)
-    assert summary["step"] == 4
+    assert summary["step"] == 6
     notes = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     change = next(n["config_change"] for n in notes if "config_change" in n)
-    assert "optim.learning_rate: 0.001 -> 0.0005" in change and "train.steps: 6 -> 8" in change
-    # The checkpoint of step 2 was trained with the old rate, step 4 with the new one; each
+    assert "optim.learning_rate: 0.001 -> 0.0005" in change and "train.steps: 4 -> 8" in change
+    # The checkpoint of step 4 was trained with the old rate, step 6 with the new one; each
     # is read with its own config whatever config.json now says.
-    old, *_ = ckpt.load_model(tmp_path, step=2)
-    new, *_ = ckpt.load_model(tmp_path, step=4)
+    old, *_ = ckpt.load_model(tmp_path, step=4)
+    new, *_ = ckpt.load_model(tmp_path, step=6)
     assert old.optim.learning_rate == 1e-3 and new.optim.learning_rate == 5e-4
     with pytest.raises(ConfigChanged):  # the flag was for one run, not for the workdir
         train(apply_overrides(longer, ["loss.l1_weight=0.5"]), tmp_path, progress=False)
