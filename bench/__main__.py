@@ -92,12 +92,13 @@ def _overhead(args):
     cfg = models.load(args.config)
     narrow = dataclasses.replace(cfg.model, features=4, wide_features=8, input_res=64)
     call, predictor = models.c2f_predictor(dataclasses.replace(cfg, model=narrow), 1)
-    x = jax.device_put(np.zeros((1, 64, 64, 3), np.uint8))
-    affine = jax.device_put(np.zeros((1, 2, 3), np.float32))
-    intr = jax.device_put(np.ones((1, 4), np.float32))
+    batch = predictor._place({"image": np.zeros((1, 64, 64, 3), np.uint8),
+                              "hm_to_img": np.zeros((1, 2, 3), np.float32),
+                              "intrinsics": np.ones((1, 4), np.float32),
+                              "distortion": np.zeros((1, 5), np.float32)}, 1)  # fmt: skip
 
-    def jitted():
-        jax.block_until_ready(predictor._run(predictor._leaves, x, affine, intr))
+    def jitted():  # the inference function alone, on inputs already on the device
+        jax.block_until_ready(predictor.inference(batch))
 
     group = "Predictor host overhead"
     c = [Contender("Predictor call, narrow paper-shaped model", call, 1, group=group),
