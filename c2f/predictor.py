@@ -53,9 +53,13 @@ class Predictor:
                                    flip=flip)  # fmt: skip
         self.flip, self.how = self.inference.flip, self.inference.decode
         self.max_bucket = max_bucket
+        from jax.sharding import NamedSharding
+        from jax.sharding import PartitionSpec as P
+
         from c2f.sharding import make_mesh
 
         self.mesh = make_mesh()
+        self._shardings = (NamedSharding(self.mesh, P("data")), NamedSharding(self.mesh, P()))
 
     @property
     def traces(self) -> int:
@@ -85,11 +89,9 @@ class Predictor:
         else replicated.
         """
         import jax
-        from jax.sharding import NamedSharding
-        from jax.sharding import PartitionSpec as P
 
-        spec = P("data") if size % self.mesh.size == 0 else P()
-        return jax.device_put(batch, NamedSharding(self.mesh, spec))
+        split, replicated = self._shardings
+        return jax.device_put(batch, split if size % self.mesh.size == 0 else replicated)
 
     def _bucket(self, n: int) -> int:
         b = 1

@@ -179,16 +179,17 @@ def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool
         every = cfg.train.eval_every
         return bool(every and done % every == 0) or done == cfg.train.steps
 
+    resumed_eval = None
     if start and is_eval_step(start) and start not in evaluated_steps(workdir):
         # Killed (or the evaluation failed) after the checkpoint was written: evaluate now, so
         # that "best" is never missing a step that "last" has.
         print(f"evaluating step {start}, which the interrupted run did not")
-        summary_eval = run_eval(start, state)[1]
+        resumed_eval = run_eval(start, state)[1]
 
     end = cfg.train.steps if stop_after is None else min(cfg.train.steps, start + stop_after)
     summary = {"step": start}
-    if start and "summary_eval" in locals():
-        summary["eval"] = summary_eval
+    if resumed_eval is not None:
+        summary["eval"] = resumed_eval
     bar = tqdm(
         total=cfg.train.steps, initial=start, desc="train", unit="step", disable=not progress
     )
