@@ -1,4 +1,10 @@
-"""Two processes through jax.distributed (CPU, gloo collectives) train like one process."""
+"""Two processes through jax.distributed (CPU, gloo collectives) train like one process.
+
+Each process has two CPU devices, so the run also shards every batch over several local
+devices: this test is the suite's multi-device test (one row of the global batch of 4 per
+device), and BatchNorm statistics are global over the four (MPJPE, computed with the running
+averages, equals the one-device run's).
+"""
 
 import json
 import os
@@ -17,6 +23,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 DRIVER = """
 import sys, jax
 jax.distributed.initialize(sys.argv[1], 2, int(sys.argv[2]))
+print("devices", jax.device_count(), "local", jax.local_device_count(), flush=True)
 from c2f.config import apply_overrides, load_config
 from c2f.train.loop import train
 cfg = apply_overrides(load_config("configs/tiny.py"), sys.argv[4:])
@@ -36,7 +43,9 @@ def _launch(workdir, overrides: list[str]) -> list[str]:
     """The driver as two processes of one run; returns their outputs."""
     env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_CPU_COLLECTIVES_IMPLEMENTATION": "gloo",
            "JAX_COMPILATION_CACHE_DIR": str(ROOT / ".cache" / "jax-multihost")}  # fmt: skip
-    env.pop("XLA_FLAGS", None)  # one CPU device per process
+    # Two CPU devices per process: four devices in two processes, so this one run covers
+    # sharding a batch over several local devices as well as over processes.
+    env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
     address = f"127.0.0.1:{_free_port()}"
     procs = [
         subprocess.Popen(
@@ -81,11 +90,12 @@ def test_two_processes_train_evaluate_checkpoint_and_resume_like_one(micro_run, 
     outs = _launch(two, settings)
     for out in outs:
         assert "finished 2" in out and "resuming" in out and "finished 4" in out, out[-2000:]
+        assert "devices 4 local 2" in out, out[:500]
     loss_one, mpjpe_one = _logged(one)
     loss_two, mpjpe_two = _logged(two)
     assert sorted(loss_two) == [1, 2, 3, 4] and sorted(mpjpe_two) == [2, 4]
-    # The same global batches of 4, each process feeding its 2 rows; gradients reduced across
-    # processes in another order. As in the four-device test: Adam moves parameters whose
+    # The same global batches of 4, each process feeding its 2 rows (1 a device); gradients
+    # reduced across devices and processes in another order. Adam moves parameters whose
     # gradient is ~0 by ~lr * sign, so the curves agree to 1e-5 at the first step, 1e-3 after.
     assert loss_two[1] == pytest.approx(loss_one[1], rel=1e-5)
     for step in (2, 3, 4):
