@@ -9,10 +9,13 @@ RUN := runs/demo
 
 .PHONY: demo test lint format summary clean
 
-$(VENV)/.installed: requirements.txt
+JAX2ONNX := jax2onnx==0.17.1
+
+$(VENV)/.installed: requirements.txt requirements-deploy.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-deploy.txt
+	$(PY) -m pip install --quiet --no-deps $(JAX2ONNX)  # see requirements-deploy.txt
 	touch $@
 
 # The embedded default end to end on a CPU: generate the synthetic dataset, train

@@ -4,11 +4,20 @@ Geometry runs both on the host (data preparation, float64 numpy) and on the devi
 steps); functions written against the namespace returned here serve both without copies.
 """
 
-import jax
-import jax.numpy as jnp
+import sys
+
 import numpy as np
 
 
 def namespace(*arrays):
-    """``jax.numpy`` if any argument is a jax array or tracer, else ``numpy``."""
-    return jnp if any(isinstance(a, jax.Array) for a in arrays) else np
+    """``jax.numpy`` if any argument is a jax array or tracer, else ``numpy``.
+
+    jax is not imported here: without it there are no jax arrays, and host-only users (the
+    ONNX runtime's crops) never load it.
+    """
+    jax = sys.modules.get("jax")
+    if jax is not None and any(isinstance(a, jax.Array) for a in arrays):
+        import jax.numpy as jnp
+
+        return jnp
+    return np

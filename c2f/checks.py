@@ -6,10 +6,9 @@ values (NaN/Inf) only when the array is concrete, i.e. not inside ``jax.jit``/``
 where they cannot be inspected without a device sync.
 """
 
+import sys
 from collections.abc import Sequence
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 Spec = Sequence[int | str | None]
@@ -33,9 +32,26 @@ def _shape_ok(shape: tuple[int, ...], spec: Spec) -> bool:
     return all(s is None or s == d for s, d in zip(spec, shape))
 
 
+def _jax():
+    """The jax module if something imported it, else None.
+
+    Without jax there are no jax arrays to check, and host-only users (the ONNX runtime)
+    never import it.
+    """
+    return sys.modules.get("jax")
+
+
+def _issubdtype(dtype, kind) -> bool:
+    jax = _jax()
+    if jax is not None:  # jax's knows bfloat16 as a float
+        return bool(jax.numpy.issubdtype(dtype, kind))
+    return bool(np.issubdtype(dtype, kind))
+
+
 def is_concrete(x) -> bool:
     """True when the values of ``x`` can be read (not a tracer inside jit/vmap/grad)."""
-    return not isinstance(x, jax.core.Tracer)
+    jax = _jax()
+    return jax is None or not isinstance(x, jax.core.Tracer)
 
 
 def check_array(
@@ -60,21 +76,22 @@ def check_array(
     Raises:
       ValueError: naming ``name``, on a wrong shape, dtype or non-finite value.
     """
-    if not isinstance(x, (jax.Array, np.ndarray)):
+    jax = _jax()
+    if not isinstance(x, (np.ndarray, *((jax.Array,) if jax is not None else ()))):
         try:
             x = np.asarray(x)
         except Exception as e:  # ragged lists, objects
             raise ValueError(f"{name}: expected an array, got {type(x).__name__} ({e})") from e
     dtype = x.dtype
     ok = {
-        "float": jnp.issubdtype(dtype, jnp.floating),
-        "int": jnp.issubdtype(dtype, jnp.integer),
+        "float": _issubdtype(dtype, np.floating),
+        "int": _issubdtype(dtype, np.integer),
         "uint8": dtype == np.uint8,
         "bool": dtype == np.bool_,
-        "number": jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer),
+        "number": _issubdtype(dtype, np.floating) or _issubdtype(dtype, np.integer),
         "mask": dtype == np.bool_
-        or jnp.issubdtype(dtype, jnp.floating)
-        or jnp.issubdtype(dtype, jnp.integer),
+        or _issubdtype(dtype, np.floating)
+        or _issubdtype(dtype, np.integer),
     }[kind]
     if not ok:
         raise ValueError(f"{name}: expected a {kind} array, got dtype {dtype}")

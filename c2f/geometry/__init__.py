@@ -1,38 +1,34 @@
-"""Camera, crop and depth geometry (see each module for frames, units and conventions)."""
+"""Camera, crop and depth geometry (see each module for frames, units and conventions).
 
-from c2f.geometry.camera import (
-    Camera,
-    back_project,
-    camera_to_world,
-    distort,
-    project,
-    undistort,
-    world_to_camera,
-)
-from c2f.geometry.crop import (
-    apply_affine,
-    box_from_joints,
-    compose_affine,
-    crop_matrix,
-    invert_affine,
-)
-from c2f.geometry.depth_bins import DepthBins
-from c2f.geometry.root import recover_root_depth, skeleton_from_root_depth
+Names are loaded on first use: ``c2f.geometry.crop`` and ``depth_bins`` are numpy-only and
+serve host-side code (the deployment runtimes' crops) that must not import jax, which
+``camera`` and ``root`` do.
+"""
 
-__all__ = [
-    "Camera",
-    "DepthBins",
-    "apply_affine",
-    "back_project",
-    "box_from_joints",
-    "camera_to_world",
-    "compose_affine",
-    "crop_matrix",
-    "distort",
-    "invert_affine",
-    "project",
-    "recover_root_depth",
-    "skeleton_from_root_depth",
-    "undistort",
-    "world_to_camera",
-]
+import importlib
+
+_WHERE = {
+    "Camera": "camera",
+    "back_project": "camera",
+    "camera_to_world": "camera",
+    "distort": "camera",
+    "project": "camera",
+    "undistort": "camera",
+    "world_to_camera": "camera",
+    "apply_affine": "crop",
+    "box_from_joints": "crop",
+    "compose_affine": "crop",
+    "crop_matrix": "crop",
+    "invert_affine": "crop",
+    "DepthBins": "depth_bins",
+    "recover_root_depth": "root",
+    "skeleton_from_root_depth": "root",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'c2f.geometry' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"c2f.geometry.{_WHERE[name]}"), name)

@@ -9,8 +9,42 @@ when the program is lowered (``jax.lax.platform_dependent``): GPUs and TPUs get 
 reduction. Sums accumulate in float32 whatever the input dtype.
 """
 
+import contextlib
+import contextvars
+
 import jax
 import jax.numpy as jnp
+
+PLATFORM_CHOICES = ("cpu", "default")
+_PLATFORM = contextvars.ContextVar("c2f_platform", default=None)
+
+
+@contextlib.contextmanager
+def single_platform(choice: str):
+    """Trace the network's per-platform choices for ONE platform: "cpu" or "default" (GPU, TPU).
+
+    Inside, :func:`per_platform` picks a branch at trace time instead of emitting
+    ``platform_dependent`` (``platform_index`` and a conditional), which converters such as
+    jax2onnx cannot lower.
+    """
+    if choice not in PLATFORM_CHOICES:
+        raise ValueError(f"single_platform: one of {PLATFORM_CHOICES}, got {choice!r}")
+    token = _PLATFORM.set(choice)
+    try:
+        yield
+    finally:
+        _PLATFORM.reset(token)
+
+
+def per_platform(*args, cpu, default):
+    """``jax.lax.platform_dependent(*args, cpu=cpu, default=default)``, or one branch.
+
+    The branch :func:`single_platform` fixed, when inside it.
+    """
+    choice = _PLATFORM.get()
+    if choice is None:
+        return jax.lax.platform_dependent(*args, cpu=cpu, default=default)
+    return (cpu if choice == "cpu" else default)(*args)
 
 
 def channel_sum(x):
@@ -19,7 +53,7 @@ def channel_sum(x):
     On the CPU as a matrix-vector product (:func:`_channel_sum_matvec`), elsewhere as XLA's
     reduction.
     """
-    return jax.lax.platform_dependent(x, cpu=_channel_sum_matvec, default=_channel_sum_reduce)
+    return per_platform(x, cpu=_channel_sum_matvec, default=_channel_sum_reduce)
 
 
 def _channel_sum_reduce(x):

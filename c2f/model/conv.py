@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from c2f.model.channel_ops import add_bias
+from c2f.model.channel_ops import add_bias, per_platform
 
 
 class Conv(nnx.Module):
@@ -83,7 +83,7 @@ def _product(x, w, stride: int, accumulate):
         return jax.lax.dot_general(x, w[0, 0], dims, preferred_element_type=accumulate)
 
     if w.shape[0] == 1 and stride == 1:
-        return jax.lax.platform_dependent(x, w, cpu=matmul, default=conv)
+        return per_platform(x, w, cpu=matmul, default=conv)
     return conv(x, w)
 
 

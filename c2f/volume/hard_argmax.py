@@ -1,5 +1,6 @@
 """Hard argmax decoding of voxel volumes (the paper's), with optional sub-voxel refinement."""
 
+import jax
 import jax.numpy as jnp
 
 from c2f.checks import check_array
@@ -15,6 +16,16 @@ def _refine_axis(log_m, log_c, log_p, at_low_edge, at_high_edge):
     )
     offset = jnp.clip(offset, -0.5, 0.5)
     return jnp.where(at_low_edge | at_high_edge, 0.0, offset)
+
+
+def _divmod(a, b: int):
+    """``divmod`` of non-negative ints by a positive constant, as truncating division.
+
+    ``jnp.divmod`` adds a sign correction through ``rem`` that jax2onnx cannot lower for a
+    symbolic batch size; for non-negative operands truncation is the floor anyway.
+    """
+    q = jax.lax.div(a, jnp.asarray(b, a.dtype))
+    return q, a - q * b
 
 
 def hard_argmax_3d(volume, refine: bool = False):
@@ -34,8 +45,8 @@ def hard_argmax_3d(volume, refine: bool = False):
     depth, height, width = volume.shape[-3:]
     v = jnp.asarray(volume).astype(jnp.float32)
     flat = jnp.argmax(v.reshape(*v.shape[:-3], -1), axis=-1)
-    z, rem = jnp.divmod(flat, height * width)
-    y, x = jnp.divmod(rem, width)
+    z, rem = _divmod(flat, height * width)
+    y, x = _divmod(rem, width)
     idx = [z, y, x]
     sizes = [depth, height, width]
     coords = [c.astype(jnp.float32) for c in idx]
