@@ -11,6 +11,10 @@ Measures in ONE run, contenders interleaved round by round (:mod:`bench.harness`
   against the twin's Adam step on the same integral L1 loss;
 * soft-argmax, refined hard argmax and Gaussian targets at 17 x 64 x 64 x 64;
 * the input pipeline, images/s of one worker;
+* with ``--sections deploy`` (not run by default: the ONNX conversion of the paper network
+  takes long), the exported forms of ``--deploy-config`` on crops: the jitted Predictor, the
+  StableHLO artifact and the ONNX model in their runtimes (:mod:`c2f.deploy`), beside the
+  twin's eager and ``torch.compile`` forward;
 * the Predictor's per-call host overhead, on a paper-shaped model 64 channels narrow enough
   that its compute is negligible: the call's median minus its jitted function's median.
 
@@ -50,6 +54,22 @@ def _inference(args, gpu: bool):
                             group)]  # fmt: skip
         for name, call in models.torch_inference(args.config, batch, not args.no_compile).items():
             c.append(Contender(name, call, batch, info["flops"], None, group, torch=True))
+        rows += interleave(c, args.rounds, args.calls)
+        print_rows(rows[-len(c) :])
+    return rows
+
+
+def _deploy(args):
+    rows = []
+    for batch in args.batches:
+        group = f"deployed forms, {pathlib.Path(args.deploy_config).stem}, batch {batch}"
+        calls, info = models.deployed(args.deploy_config, batch, args.out / "exports")
+        print(f"exports: StableHLO {info['stablehlo_export_s']:.1f} s, ONNX "
+              f"{info['onnx_export_s']:.1f} s")  # fmt: skip
+        c = [Contender(name, call, batch, None, None, group) for name, call in calls.items()]
+        twin = models.torch_inference(args.deploy_config, batch, not args.no_compile)
+        c += [Contender(n, call, batch, None, None, group, torch=True)
+              for n, call in twin.items() if n != "torch channels_last"]  # fmt: skip
         rows += interleave(c, args.rounds, args.calls)
         print_rows(rows[-len(c) :])
     return rows
@@ -134,8 +154,13 @@ def main(argv=None) -> int:
     p.add_argument("--train-config", default=None, help="default: paper on GPU, demo on CPU")
     p.add_argument("--train-batch", type=int, default=32)
     p.add_argument("--decode-batch", type=int, default=8)
-    sections = ["inference", "training", "kernels", "overhead"]
-    p.add_argument("--sections", nargs="+", default=sections, choices=sections)
+    sections = ["inference", "training", "kernels", "overhead", "deploy"]
+    p.add_argument("--sections", nargs="+", default=sections[:-1], choices=sections)
+    p.add_argument(
+        "--deploy-config",
+        default="configs/uniform.py",
+        help="network of the deploy section (jax2onnx is slow on the paper's)",
+    )
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     p.add_argument("--calls", type=int, default=2, help="timed calls per contender per round")
     p.add_argument("--no-compile", action="store_true", help="skip torch.compile")
@@ -170,6 +195,8 @@ def main(argv=None) -> int:
         results["rows"] += _training(args, gpu)
     if "kernels" in args.sections:
         results["rows"] += _kernels(args)
+    if "deploy" in args.sections:
+        results["rows"] += _deploy(args)
     if "overhead" in args.sections:
         rows, overhead = _overhead(args)
         results["rows"] += rows

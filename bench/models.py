@@ -241,3 +241,49 @@ def torch_train_step(config: str, batch: int, compile_: bool) -> dict:
 
         out[name] = call
     return out
+
+
+def deployed(config: str, batch: int, out: pathlib.Path) -> dict:
+    """Contenders (name -> call) for the exported forms of one random network, on crops.
+
+    The jitted Predictor, the StableHLO artifact in :class:`c2f.deploy.StableHLOPredictor`
+    and the ONNX model in :class:`c2f.deploy.OnnxPredictor`, all from crops (``run_crops``:
+    the host crop excluded) with the same decode; also the export times, in ``info``.
+    """
+    import time
+
+    from flax import nnx
+
+    from c2f.deploy import OnnxPredictor, StableHLOPredictor
+    from c2f.export import export_onnx, export_stablehlo
+    from c2f.model import C2FPose
+    from c2f.predictor import Predictor
+
+    cfg = load(config, "float32")
+    model = C2FPose(cfg.model, rngs=nnx.Rngs(0))
+    model.eval()
+    graphdef, state = nnx.split(model)
+    out.mkdir(parents=True, exist_ok=True)
+    info = {}
+    tick = time.perf_counter()
+    export_stablehlo(cfg, graphdef, state, out / "bench.stablehlo", decode="soft", flip="none",
+                     platforms=("cpu", "cuda"))  # fmt: skip
+    info["stablehlo_export_s"] = time.perf_counter() - tick
+    tick = time.perf_counter()
+    export_onnx(cfg, graphdef, state, out / "bench.onnx", decode="soft", flip="none")
+    info["onnx_export_s"] = time.perf_counter() - tick
+    rng = np.random.default_rng(0)
+    res = cfg.model.input_res
+    crops = {
+        "image": rng.integers(0, 255, (batch, res, res, 3), np.uint8),
+        "hm_to_img": np.tile(np.array([[16, 0, 0], [0, 16, 0]], np.float32), (batch, 1, 1)),
+        "intrinsics": np.tile(np.array([1145, 1145, 500, 500], np.float32), (batch, 1)),
+        "distortion": np.zeros((batch, 5), np.float32),
+    }
+    runners = {
+        "c2f Predictor (crops)": Predictor(cfg, graphdef, state, decode="soft"),
+        "StableHLO runtime": StableHLOPredictor(out / "bench.stablehlo"),
+        "ONNX Runtime": OnnxPredictor(out / "bench.onnx"),
+    }
+    calls = {name: (lambda r=r: r.run_crops(crops)) for name, r in runners.items()}
+    return calls, info

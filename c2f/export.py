@@ -20,6 +20,7 @@ largest differences are printed (only where the artifact runs here).
 """
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import pathlib
@@ -131,7 +132,7 @@ def export_onnx(cfg, graphdef, state, out, *, decode, flip, source=None) -> dict
     shapes, dtypes = _input_specs(cfg, "B")
     specs = [_Spec(s, d) for s, d in zip(shapes, dtypes)]
     # platform_dependent cannot be converted: trace the CPU's branch (1x1 as MatMul).
-    with single_platform("cpu"):
+    with single_platform("cpu"), _linear_connectivity_check():
         model = to_onnx(fn, specs, model_name="c2f", input_names=list(INPUT_NAMES),
                         output_names=list(OUTPUTS))  # fmt: skip
     meta = {**meta, "format": "c2f-onnx", "platforms": ["onnxruntime"], "source": source or {}}
@@ -143,6 +144,36 @@ def export_onnx(cfg, graphdef, state, out, *, decode, flip, source=None) -> dict
     onnx.save(model, str(tmp))
     tmp.replace(out)
     return meta
+
+
+@contextlib.contextmanager
+def _linear_connectivity_check():
+    """Make jax2onnx's per-equation output check linear instead of quadratic.
+
+    jax2onnx 0.17.1 checks after each equation that its outputs are produced by a node of
+    the graph by scanning every node so far (``output_binding._value_is_graph_connected``):
+    quadratic in the graph's size, 64 s of a 90 s conversion of a 2-stage micro network, and
+    no end in 30 minutes for the paper's (measured). A value whose producer belongs to the
+    graph is connected; every other value still goes through jax2onnx's own check.
+    """
+    try:
+        from jax2onnx.converter import output_binding
+    except ImportError:  # another jax2onnx layout: leave it alone
+        yield
+        return
+    original = output_binding._value_is_graph_connected
+
+    def connected(ctx, value):
+        producer = value.producer() if hasattr(value, "producer") else None
+        if producer is not None and producer.graph is getattr(ctx.builder, "nodes", None):
+            return True
+        return original(ctx, value)
+
+    output_binding._value_is_graph_connected = connected
+    try:
+        yield
+    finally:
+        output_binding._value_is_graph_connected = original
 
 
 @dataclasses.dataclass
@@ -182,9 +213,19 @@ def check_batch(cfg, n: int = 4, seed: int = 0):
 
 
 def compare(runtime, predictor, crops: dict) -> dict:
-    """Largest absolute differences of a runtime's outputs from the Predictor's on ``crops``."""
+    """How a runtime's outputs differ from the Predictor's on ``crops``.
+
+    Returns:
+      the largest absolute difference of each output, and ``agree``/``joints``: how many
+      joints are within 1e-3 px (2D) and 0.1 mm (root-relative 3D). With an argmax decode a
+      joint whose two best voxels nearly tie may land a whole voxel apart.
+    """
     ours, theirs = predictor.run_crops(crops), runtime.run_crops(crops)
-    return {k: float(np.abs(ours[k] - theirs[k]).max()) for k in OUTPUTS}
+    out = {k: float(np.abs(ours[k] - theirs[k]).max()) for k in OUTPUTS}
+    close = (np.abs(ours["uv"] - theirs["uv"]).max(-1) <= 1e-3) & (
+        np.abs(ours["pred_mm"] - theirs["pred_mm"]).max(-1) <= 0.1
+    )
+    return {**out, "agree": int(close.sum()), "joints": int(close.size)}
 
 
 def parse_args(argv=None):
@@ -257,9 +298,13 @@ def main(argv=None) -> int:
                           compute_dtype=dtype)  # fmt: skip
     crops, what = check_batch(cfg)
     diff = compare(runtime, predictor, crops)
-    print(f"  check against the Predictor on {what}: max |difference| {diff['uv']:.2g} px "
-          f"(2D), {diff['pred_mm']:.2g} mm (3D, root-relative), {diff['joints_mm']:.2g} mm "
-          "(3D, camera frame)")  # fmt: skip
+    print(f"  check against the Predictor on {what}: {diff['agree']} of {diff['joints']} joints "
+          f"within 1e-3 px and 0.1 mm; max |difference| {diff['uv']:.2g} px (2D), "
+          f"{diff['pred_mm']:.2g} mm (3D, root-relative), {diff['joints_mm']:.2g} mm (3D, "
+          "camera frame)")  # fmt: skip
+    if diff["agree"] < diff["joints"] and decode != "soft":
+        print("  (an argmax decode moves a joint by a whole voxel where its two best voxels "
+              "nearly tie, as on random crops or for an untrained network)")  # fmt: skip
     return 0
 
 
