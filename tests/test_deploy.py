@@ -22,21 +22,34 @@ def nano(micro_cfg):
     """(cfg, graphdef, state, Predictor) of a random nano network with a sharpened head.
 
     Random volumes are nearly flat: the soft-argmax of each joint would sit at the centre and
-    the root depth from bone lengths be ill-posed. Scaling the head's weights makes each
+    the root depth from bone lengths be ill-posed. Scaling the heads' weights makes each
     joint's volume peak somewhere of its own, so the skeleton is spread, as a trained one.
     """
+    import jax
     from flax import nnx
 
     from c2f.config import apply_overrides
-    from c2f.model import C2FPose
+    from c2f.model.summary import abstract_model
     from c2f.predictor import Predictor
 
     cfg = apply_overrides(micro_cfg, [*NANO, "train.decode='soft'"])
-    model = C2FPose(cfg.model, rngs=nnx.Rngs(3))
-    head = model.stages[-1].head
-    head.kernel.set_value(head.kernel[...] * SHARP)
+    model = abstract_model(cfg.model)  # filled from numpy: eager initialisation compiles a lot
     model.eval()
-    graphdef, state = nnx.split(model)
+    graphdef, shapes = nnx.split(model)
+    rng = np.random.default_rng(3)
+
+    def value(path, s):
+        name = jax.tree_util.keystr(path)
+        if "kernel" in name:
+            scale = SHARP if "head" in name else 1.0
+            w = rng.normal(0, 1 / np.sqrt(np.prod(s.shape[:-1])), s.shape) * scale
+        elif "scale" in name or "var" in name:
+            w = rng.uniform(0.5, 1.5, s.shape)
+        else:  # biases, means
+            w = rng.normal(0, 0.1, s.shape)
+        return w.astype(s.dtype)
+
+    state = jax.tree_util.tree_map_with_path(value, shapes)
     return cfg, graphdef, state, Predictor(cfg, graphdef, state, decode="soft", flip="volumes")
 
 
