@@ -35,18 +35,19 @@ def test_a_changed_config_is_refused_and_an_accepted_one_logged(micro_cfg, micro
     cfg, *_ = ckpt.load_model(tmp_path)
     assert cfg == micro_cfg
     # Free fields (how long, how often) need no flag; a binding change with the flag is logged.
+    # (The seed: a binding field that leaves the compiled step as it was, so no compilation.)
     longer = apply_overrides(micro_cfg, ["train.steps=8", "train.log_every=2"])
-    changed = apply_overrides(longer, ["optim.learning_rate=0.0005"])
+    changed = apply_overrides(longer, ["train.seed=5"])
     summary = train(changed, tmp_path, stop_after=2, progress=False, allow_config_change=True)
     assert summary["step"] == 6
     notes = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     change = next(n["config_change"] for n in notes if "config_change" in n)
-    assert "optim.learning_rate: 0.001 -> 0.0005" in change and "train.steps: 4 -> 8" in change
-    # The checkpoint of step 4 was trained with the old rate, step 6 with the new one; each
+    assert "train.seed: 0 -> 5" in change and "train.steps: 4 -> 8" in change
+    # The checkpoint of step 4 was trained with the old seed, step 6 with the new one; each
     # is read with its own config whatever config.json now says.
     old, *_ = ckpt.load_model(tmp_path, step=4)
     new, *_ = ckpt.load_model(tmp_path, step=6)
-    assert old.optim.learning_rate == 1e-3 and new.optim.learning_rate == 5e-4
+    assert old.train.seed == micro_cfg.train.seed == 0 and new.train.seed == 5
     with pytest.raises(ConfigChanged):  # the flag was for one run, not for the workdir
         train(apply_overrides(longer, ["loss.l1_weight=0.5"]), tmp_path, progress=False)
 
