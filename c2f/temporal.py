@@ -1,0 +1,110 @@
+"""Temporal errors of per-frame predictions: velocity (MPJVE) and acceleration errors.
+
+Computed per sequence, never across a sequence boundary, on root-aligned joints (each frame's
+root subtracted), frames ordered by their stored frame ids; host-side numpy, since sequences
+have different lengths.
+
+* :func:`velocity_error` (MPJVE, Pavllo et al. 2019, VideoPose3D): the mean over frames and
+  joints of ``|| (X_pred(t+1) - X_pred(t)) - (X_gt(t+1) - X_gt(t)) ||``.
+* :func:`acceleration_error` (Kanazawa et al. 2019; VIBE, TCMR): with ``a(t) = X(t-1) -
+  2 X(t) + X(t+1)``, the mean of ``|| a_pred(t) - a_gt(t) ||``; :func:`acceleration`, the
+  mean ``|| a_pred(t) ||`` of the prediction alone (its jitter).
+
+Units: mm per frame (velocity) and mm per frame^2 (acceleration) at the sequence's frame
+step: the frames the sequence holds, not the camera's 50 fps unless every frame is kept.
+(The video peers print these numbers as mm/s^2; they are per frame^2.)
+"""
+
+import numpy as np
+
+from c2f.skeleton import ROOT
+
+GROUP_FIELDS = ("subject", "action", "subaction", "camera")
+
+
+def sequences(columns: dict, step: int | None = None) -> list:
+    """The consecutive runs of frames of each video: a list of index arrays in frame order.
+
+    Args:
+      columns: per-sample ``subject``, ``action``, ``subaction``, ``camera`` (any comparable
+        values) and ``frame`` (int frame ids), each [N].
+      step: the frame step between consecutive samples; default, per video, the smallest
+        positive difference of its frame ids. A larger difference (a gap) starts a new run,
+        so no velocity or acceleration spans it.
+
+    Returns:
+      index arrays into the N samples, each sorted by frame, in order of first appearance.
+    """
+    frame = np.asarray(columns["frame"]).astype(np.int64)
+    keys = list(zip(*(np.asarray(columns[f]).tolist() for f in GROUP_FIELDS)))
+    groups: dict = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    out = []
+    for members in groups.values():
+        members = np.asarray(members)
+        members = members[np.argsort(frame[members], kind="stable")]
+        diffs = np.diff(frame[members])
+        if np.any(diffs == 0):
+            raise ValueError("frame: a video holds the same frame id twice")
+        gap = step if step is not None else (int(diffs.min()) if diffs.size else 1)
+        cuts = np.flatnonzero(diffs != gap) + 1
+        out.extend(np.split(members, cuts))
+    return out
+
+
+def _root_aligned(x):
+    x = np.asarray(x, np.float64)
+    if x.ndim != 3 or x.shape[-1] != 3:
+        raise ValueError(f"joints: expected [T, J, 3], got shape {x.shape}")
+    return x - x[:, ROOT : ROOT + 1]
+
+
+def velocity_error(pred, gt) -> np.ndarray:
+    """[T, J, 3] x 2 (one sequence, mm) -> [T - 1] mean velocity error per step, mm/frame."""
+    p, g = _root_aligned(pred), _root_aligned(gt)
+    return np.linalg.norm(np.diff(p, axis=0) - np.diff(g, axis=0), axis=-1).mean(-1)
+
+
+def _second_difference(x):
+    return x[:-2] - 2 * x[1:-1] + x[2:]
+
+
+def acceleration_error(pred, gt) -> np.ndarray:
+    """[T, J, 3] x 2 (one sequence, mm) -> [T - 2] mean acceleration error, mm/frame^2."""
+    p, g = _root_aligned(pred), _root_aligned(gt)
+    return np.linalg.norm(_second_difference(p) - _second_difference(g), axis=-1).mean(-1)
+
+
+def acceleration(pred) -> np.ndarray:
+    """[T, J, 3] (one sequence, mm) -> [T - 2] mean acceleration magnitude, mm/frame^2."""
+    return np.linalg.norm(_second_difference(_root_aligned(pred)), axis=-1).mean(-1)
+
+
+def temporal_errors(pred, gt, runs: list) -> dict:
+    """Each metric over all runs (frame-weighted means), and how many terms entered it.
+
+    Args:
+      pred: [N, J, 3] predicted joints of all samples, mm.
+      gt: [N, J, 3] their ground truth, mm.
+      runs: :func:`sequences` of those samples.
+
+    Returns:
+      ``mpjve`` (mm/frame), ``accel_error`` and ``accel`` (mm/frame^2) as floats (NaN when no
+      run is long enough), and ``velocity_terms``/``acceleration_terms``: the counts.
+    """
+    pred, gt = np.asarray(pred), np.asarray(gt)
+    vel = [velocity_error(pred[r], gt[r]) for r in runs if len(r) >= 2]
+    acc = [acceleration_error(pred[r], gt[r]) for r in runs if len(r) >= 3]
+    jit = [acceleration(pred[r]) for r in runs if len(r) >= 3]
+
+    def mean(parts):
+        return float(np.concatenate(parts).mean()) if parts else float("nan")
+
+    return {
+        "mpjve": mean(vel),
+        "accel_error": mean(acc),
+        "accel": mean(jit),
+        "velocity_terms": int(sum(len(v) for v in vel)),
+        "acceleration_terms": int(sum(len(a) for a in acc)),
+    }
