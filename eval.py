@@ -29,6 +29,13 @@ def main(argv=None) -> int:
     p.add_argument("--every", type=int, default=1, help="evaluate every N-th sample")
     p.add_argument("--vis", type=int, default=0, help="also draw N samples to a PNG")
     p.add_argument("--workers", type=int, help="processes building examples (default: the run's)")
+    p.add_argument(
+        "--smooth",
+        choices=("none", "one-euro", "savgol"),
+        default="none",
+        help="filter each sequence's predictions; tables show before and after",
+    )
+    p.add_argument("--causal", action="store_true", help="the filter's causal (live) form")
     args = p.parse_args(argv)
     if args.every < 1:
         p.error("--every must be >= 1")
@@ -38,7 +45,7 @@ def main(argv=None) -> int:
     import numpy as np
     from PIL import Image
 
-    from c2f import protocols, report
+    from c2f import protocols, report, temporal
     from c2f.checkpoint import load_model
     from c2f.data import DatasetError, H5Source
     from c2f.evaluate import evaluate, make_inference, protocol_options, test_loader
@@ -62,9 +69,24 @@ def main(argv=None) -> int:
     picks = indices[np.linspace(0, len(indices) - 1, args.vis).astype(int)] if args.vis else ()
     result = evaluate(make_inference(cfg, graphdef, state, options), loader, indices,
                       make_mesh(), root=options["root"], pictures=picks)  # fmt: skip
+    columns = {k: source.column(k)[result["index"]]
+               for k in ("subject", "action", "subaction", "camera", "frame")}  # fmt: skip
+    extra, info = temporal.evaluation_rows(result["pred_mm"], result["joints_rel_mm"], columns,
+                                           source.action_names, smooth=args.smooth,
+                                           causal=args.causal)  # fmt: skip
+    if extra:
+        note = (
+            f"Temporal rows: {info['runs']} runs of consecutive evaluated frames (step "
+            f"{info['frame_step']} frames of the video), never across a run's ends."
+        )
+    else:
+        note = "No two consecutive frames were evaluated: no velocity or acceleration rows."
+    if args.smooth != "none":
+        options = {**options, "smooth": args.smooth + ("-causal" if args.causal else "")}
     text, name = report.write_evaluation(
         pathlib.Path(args.workdir) / "eval", result, protocol=protocol, options=options,
         overridden=overridden, data=data, step=meta["step"], source_kind=source.source,
+        extra_rows=extra, note=note,
     )  # fmt: skip
     print(text)
     print(f"wrote {name}.md and .json ({result['examples_per_s']:.1f} examples/s)")

@@ -58,12 +58,15 @@ def headline_line(result: dict, protocol) -> str:
 
 
 def write_evaluation(out_dir, result: dict, *, protocol, options: dict, overridden: list[str],
-                     data, step: int, source_kind: str) -> tuple[str, str]:  # fmt: skip
+                     data, step: int, source_kind: str, extra_rows: dict | None = None,
+                     note: str = "") -> tuple[str, str]:  # fmt: skip
     """Write an evaluation's table as Markdown and JSON under ``out_dir``.
 
     The file name says what was measured: step, protocol, decode, flip, root and data file.
     The paper's published row is shown only when the protocol was not modified and the data
-    is the real Human3.6M (``source_kind == "h36m"``).
+    is the real Human3.6M (``source_kind == "h36m"``). ``extra_rows`` (e.g. the temporal rows
+    of :func:`c2f.temporal.evaluation_rows`) follow the protocols' rows; ``note`` is added to
+    the header.
 
     Returns:
       (text printed for the user, path of the Markdown file without its suffix).
@@ -73,15 +76,19 @@ def write_evaluation(out_dir, result: dict, *, protocol, options: dict, overridd
 
     data = pathlib.Path(data)
     rows = {"Protocol 1 (MPJPE)": result["p1"], "Protocol 2 (PA-MPJPE)": result["p2"]}
+    rows.update(extra_rows or {})
     if protocol.published and not overridden and source_kind == "h36m":
         rows["Pavlakos et al. 2017 (published)"] = protocol.published
     table = markdown(rows)
     name = (f"step{step}_{protocol.name}_{options['decode']}_flip-{options['flip']}"
             f"_root-{options['root']}_{data.stem}")  # fmt: skip
+    if options.get("smooth", "none") != "none":
+        name += f"_smooth-{options['smooth']}"
     modified = ", ".join(f"{k}={options[k]}" for k in overridden)
     header = (f"{protocol.definition}\n"
               + (f"Modified here: {modified}.\n" if overridden else "")
               + f"{len(result['mpjpe'])} samples of {data} at step {step}; {LEGEND}\n"
+              + (f"{note}\n" if note else "")
               + headline_line(result, protocol))  # fmt: skip
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -108,3 +108,57 @@ def temporal_errors(pred, gt, runs: list) -> dict:
         "velocity_terms": int(sum(len(v) for v in vel)),
         "acceleration_terms": int(sum(len(a) for a in acc)),
     }
+
+
+def evaluation_rows(pred, gt, columns: dict, action_names, *, smooth: str = "none",
+                    causal: bool = False) -> tuple[dict, dict]:  # fmt: skip
+    """The temporal rows of an evaluation's per-action tables, before and after a filter.
+
+    Args:
+      pred: [N, J, 3] predicted root-relative joints of the evaluated samples, mm.
+      gt: [N, J, 3] their ground truth, mm.
+      columns: the samples' ``subject``, ``action``, ``subaction``, ``camera``, ``frame``.
+      action_names: the dataset's action names, indexed by ``columns["action"]``.
+      smooth: a filter of :data:`c2f.filters.FILTERS`, applied to each run of ``pred``.
+      causal: the filter's causal form.
+
+    Returns:
+      (rows, info): ``rows`` maps a row name to a :class:`c2f.metrics.ActionTable` (MPJVE,
+      acceleration error and acceleration; with a filter also Protocol 1 and 2 and the same
+      after it; empty when no run has two frames); ``info`` the runs' count and frame step.
+    """
+    from c2f import filters, metrics
+
+    pred, gt = np.asarray(pred, np.float64), np.asarray(gt, np.float64)
+    runs = sequences(columns)
+    names = [action_names[int(a)] for a in np.asarray(columns["action"])]
+    frames = np.asarray(columns["frame"])
+    steps = [int(np.diff(frames[r]).min()) for r in runs if len(r) >= 2]
+    info = {"runs": len(runs), "frame_step": int(np.median(steps)) if steps else None}
+    rows: dict = {}
+
+    def temporal(p, suffix):
+        for label, fn, size in (("MPJVE (mm/frame)", velocity_error, 2),
+                                ("Accel error (mm/frame^2)", acceleration_error, 3),
+                                ("Accel of prediction (mm/frame^2)", None, 3)):  # fmt: skip
+            values, acts = [], []
+            for r in runs:
+                if len(r) >= size:
+                    v = fn(p[r], gt[r]) if fn else acceleration(p[r])
+                    values.append(v)
+                    acts += [names[r[0]]] * len(v)
+            if values:
+                rows[label + suffix] = metrics.per_action(np.concatenate(values), acts)
+
+    temporal(pred, "")
+    if smooth != "none" and rows:
+        smoothed = filters.smooth_runs(pred, runs, smooth, causal=causal)
+        label = f", {smooth}{' (causal)' if causal else ''}"
+        rows["Protocol 1 (MPJPE)" + label] = metrics.per_action(
+            np.asarray(metrics.mpjpe(smoothed, gt)), names
+        )
+        rows["Protocol 2 (PA-MPJPE)" + label] = metrics.per_action(
+            np.asarray(metrics.pa_mpjpe(smoothed, gt)), names
+        )
+        temporal(smoothed, label)
+    return rows, info

@@ -89,3 +89,30 @@ def test_filters_keep_what_they_should_and_smooth_noise():
         filters.smooth(noisy, "kalman")
     with pytest.raises(ValueError, match="window must be odd"):
         filters.savgol(noisy, window=8)
+
+
+def test_evaluation_rows_per_action_before_and_after_a_filter():
+    # Two videos of 10 consecutive frames (step 1), actions 0 and 1; the prediction is the
+    # truth plus noise, so the filter must lower its acceleration error.
+    rng = np.random.default_rng(1)
+    t = np.arange(10, dtype=np.float64)
+    gt = np.concatenate([_track(np.stack([t, t, t], -1)), _track(np.stack([-t, t, 0 * t], -1))])
+    gt[:, 4, 0] += np.r_[3 * t, 2 * t**1.5]  # a joint that moves relative to the root
+    pred = gt + rng.normal(0, 4, gt.shape)
+    columns = {"subject": ["S9"] * 20, "action": [0] * 10 + [1] * 10, "subaction": [1] * 20,
+               "camera": [0] * 20, "frame": np.r_[t, t].astype(int)}  # fmt: skip
+    rows, info = temporal.evaluation_rows(pred, gt, columns, ("Directions", "Eating"),
+                                          smooth="savgol")  # fmt: skip
+    assert info == {"runs": 2, "frame_step": 1}
+    accel = rows["Accel error (mm/frame^2)"]
+    assert set(accel.per_action) == {"Directions", "Eating"} and accel.frames == {
+        "Directions": 8, "Eating": 8}  # fmt: skip
+    expected = temporal.acceleration_error(pred[:10], gt[:10]).mean()
+    assert accel.per_action["Directions"] == pytest.approx(expected)
+    after = rows["Accel error (mm/frame^2), savgol"]
+    assert after.weighted < 0.5 * accel.weighted
+    assert "Protocol 1 (MPJPE), savgol" in rows and "MPJVE (mm/frame), savgol" in rows
+    # No consecutive frames: no temporal rows at all.
+    lonely = {**columns, "frame": np.arange(20) * 7 + rng.permutation(20) % 3}
+    lonely["subaction"] = list(range(20))
+    assert temporal.evaluation_rows(pred, gt, lonely, ("Directions", "Eating"))[0] == {}
