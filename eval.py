@@ -12,6 +12,7 @@ as JSON and Markdown to WORKDIR/eval/; ``--vis N`` draws N of the evaluated samp
 """
 
 import argparse
+import dataclasses
 import pathlib
 import sys
 
@@ -36,6 +37,11 @@ def main(argv=None) -> int:
         help="filter each sequence's predictions; tables show before and after",
     )
     p.add_argument("--causal", action="store_true", help="the filter's causal (live) form")
+    p.add_argument(
+        "--all-frames",
+        action="store_true",
+        help="every stored frame of the protocol's subjects, not every 5th/64th",
+    )
     args = p.parse_args(argv)
     if args.every < 1:
         p.error("--every must be >= 1")
@@ -56,6 +62,8 @@ def main(argv=None) -> int:
         which = "best" if args.best else "last"
         cfg, graphdef, state, meta = load_model(args.workdir, step=args.checkpoint, which=which)
         protocol = protocols.get(args.protocol or cfg.train.protocol)
+        if args.all_frames:  # e.g. a test split converted with --test-frame-step 1
+            protocol = dataclasses.replace(protocol, frame_every=1)
         data = pathlib.Path(args.data or pathlib.Path(cfg.data.root) / cfg.data.test_file)
         source = H5Source(data)
         loader, indices = test_loader(cfg, source, every=args.every, protocol=protocol,
@@ -66,6 +74,9 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     overridden = [k for k, v in (("decode", args.decode), ("root", args.root), ("flip", flip)) if v]
+    if args.all_frames:
+        options = {**options, "frames": "all"}
+        overridden.append("frames")
     picks = indices[np.linspace(0, len(indices) - 1, args.vis).astype(int)] if args.vis else ()
     result = evaluate(make_inference(cfg, graphdef, state, options), loader, indices,
                       make_mesh(), root=options["root"], pictures=picks)  # fmt: skip

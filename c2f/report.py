@@ -82,6 +82,8 @@ def write_evaluation(out_dir, result: dict, *, protocol, options: dict, overridd
     table = markdown(rows)
     name = (f"step{step}_{protocol.name}_{options['decode']}_flip-{options['flip']}"
             f"_root-{options['root']}_{data.stem}")  # fmt: skip
+    if options.get("frames") == "all":
+        name += "_all-frames"
     if options.get("smooth", "none") != "none":
         name += f"_smooth-{options['smooth']}"
     modified = ", ".join(f"{k}={options[k]}" for k in overridden)

@@ -187,3 +187,21 @@ def test_crop_of_a_real_frame_puts_joints_where_stored(shared_data):
         orig = np.array([frame[v - 1 : v + 2, u - 1 : u + 2].mean((0, 1)) for u, v in px])
         zoom = np.array([crop[v - 1 : v + 2, u - 1 : u + 2].mean((0, 1)) for u, v in cx])
         assert np.median(np.abs(orig - zoom)) < 15, name
+
+
+def test_test_subjects_can_keep_consecutive_frames(converted, tmp_path):
+    from c2f.temporal import sequences
+    from data_prep.h36m.__main__ import main
+
+    root, _, _, _, argv = converted
+    out = tmp_path / "consecutive"
+    args = [*argv[:2], "--out", str(out), "--subjects", "S1", "S11", "--workers", "1",
+            "--crop-res", "64", "--test-frame-step", "1"]  # fmt: skip
+    assert main(args) == 0
+    with open_dataset(out / "train.h5") as f:  # training subjects keep --step (5)
+        assert sorted(set(f["frame"][:])) == [0, 5, 10]
+    with open_dataset(out / "test.h5") as f:
+        columns = {k: f[k][:] for k in ("subject", "action", "subaction", "camera", "frame")}
+    assert sorted(columns["frame"]) == [0, 1, 2, 3, 4, 5]
+    (run,) = sequences(columns)  # one run of consecutive frames: velocity and acceleration
+    assert list(columns["frame"][run]) == [0, 1, 2, 3, 4, 5]

@@ -45,7 +45,9 @@ def make_jobs(args, meta) -> list[Job]:
                         prefix=seq["file_prefix"],
                         camera=cam,
                         camera_params=meta["cameras"][subject][cam],
-                        step=args.step,
+                        step=(args.test_frame_step or args.step)
+                        if subject in TEST_SUBJECTS
+                        else args.step,
                         also_every=args.also_every if subject in TEST_SUBJECTS else 0,
                         crop_res=args.crop_res,
                         quality=args.quality,
@@ -74,6 +76,11 @@ def main(argv=None) -> int:
         "--also-every", type=int, default=0, metavar="N",
         help="test subjects: also keep frames that are multiples of N (64 for protocol p2-s11)",
     )  # fmt: skip
+    p.add_argument(
+        "--test-frame-step", type=int, default=0, metavar="N",
+        help="test subjects: keep every N-th frame instead of --step's (1: consecutive frames, "
+        "for velocity and acceleration errors; evaluate with eval.py --all-frames)",
+    )  # fmt: skip
     p.add_argument("--crop-res", type=int, default=384, help="stored crop side, px")
     p.add_argument("--quality", type=int, default=90, help="JPEG quality")
     p.add_argument("--workers", type=int, default=max(1, mp.cpu_count()))
@@ -82,6 +89,8 @@ def main(argv=None) -> int:
         p.error(f"--root: {args.root} is not a folder")
     if args.step < 1:
         p.error("--step must be >= 1")
+    if args.test_frame_step < 0:
+        p.error("--test-frame-step must be >= 1 (0: as --step)")
     if args.also_every < 0:
         p.error("--also-every must be >= 0")
     problem = output_problem(args.out)
