@@ -1,0 +1,70 @@
+"""The video command on a tiny clip: predictions, filtering, drawing, and a corrupt input."""
+
+import av
+import numpy as np
+import pytest
+
+from c2f import video
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    """A 12-frame 25 fps clip: a bright block moving over a gradient."""
+    path = tmp_path_factory.mktemp("clip") / "in.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 96, 80, "yuv420p"
+        y, x = np.mgrid[0:80, 0:96]
+        for t in range(12):
+            image = np.stack([x * 2, y * 3, np.full_like(x, 60)], -1).astype(np.uint8)
+            image[20:60, 10 + 4 * t : 30 + 4 * t] = 230
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def _frames(path):
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+def test_video_command_draws_every_kept_frame_and_filters(clip, micro_run, tmp_path, capsys):
+    out = tmp_path / "out.mp4"
+    argv = [str(clip), "--workdir", str(micro_run), "--out", str(out), "--every", "2",
+            "--batch", "4", "--smooth", "savgol", "--box", "5,10,90,75"]  # fmt: skip
+    assert video.main(argv) == 0
+    drawn = _frames(out)
+    assert len(drawn) == 6 and drawn[0].shape == (80, 96 + 2 * 80, 3)
+    saved = np.load(out.with_suffix(".npz"))
+    assert list(saved["frame"]) == [0, 2, 4, 6, 8, 10] and saved["joints_3d"].shape == (6, 17, 3)
+    assert float(saved["fps"]) == pytest.approx(12.5)
+    # Savitzky-Golay with 6 frames uses a 5-frame window: a smoothed copy, not the raw joints.
+    assert not np.allclose(saved["joints_3d"], saved["joints_3d_raw"])
+    assert np.abs(saved["joints_2d"] - saved["joints_2d_raw"]).max() < 40
+    assert "6 frames, filtered by savgol" in capsys.readouterr().out
+
+
+def test_bad_inputs_and_a_corrupt_frame(clip, micro_run, tmp_path, monkeypatch, capsys):
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video")
+    out = tmp_path / "o.mp4"
+    assert video.main([str(text), "--workdir", str(micro_run), "--out", str(out)]) == 2
+    assert "notes.mp4: cannot open as a video" in capsys.readouterr().err
+    assert video.main([str(clip), "--workdir", str(micro_run), "--out", str(out),
+                       "--box", "1,2,3"]) == 2  # fmt: skip
+    assert "--box: expected 4" in capsys.readouterr().err
+    # Decoding fails at frame 7: the 7 frames before it are predicted, drawn and saved.
+    real = video.read_frames
+
+    def failing(path, every=1):
+        for i, frame in real(path, every):
+            if i == 7:
+                raise video.FrameError(f"{path}: frame 8 cannot be decoded (test)")
+            yield i, frame
+
+    monkeypatch.setattr(video, "read_frames", failing)
+    assert video.main([str(clip), "--workdir", str(micro_run), "--out", str(out)]) == 3
+    assert "frame 8 cannot be decoded" in capsys.readouterr().err
+    assert len(_frames(out)) == 7 and len(np.load(out.with_suffix(".npz"))["frame"]) == 7
