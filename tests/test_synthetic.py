@@ -72,3 +72,35 @@ def test_split_file_and_preview(synthetic_split, tmp_path):
         assert set(f["camera"][:]) == {0, 1, 2, 3} and set(f["subject"][:]) == {1}
     preview(synthetic_split, tmp_path / "p.png", n=4)
     assert Image.open(tmp_path / "p.png").size == (256, 256)
+
+
+def test_motion_is_continuous_keeps_the_bones_and_is_stored_as_runs(tmp_path):
+    from c2f.data.schema import open_dataset
+    from c2f.temporal import sequences
+    from data_prep.synthetic import motion
+    from data_prep.synthetic.generate import write_split
+
+    rng = np.random.default_rng(0)
+    lengths = P.subject_bone_lengths(9)
+    for action in ("Walking", "Sitting"):
+        track = motion.sequence(action, 9, np.arange(120), rng)
+        for frame in track[::17]:
+            np.testing.assert_allclose(bone_lengths(frame), lengths, atol=1e-6)
+        step = np.linalg.norm(np.diff(track, axis=0), axis=-1)
+        accel = np.linalg.norm(track[:-2] - 2 * track[1:-1] + track[2:], axis=-1)
+        # Smooth at 50 fps: joints move < 100 mm (5 m/s) and accelerate < 20 mm/frame^2.
+        assert step.max() < 100 and accel.max() < 20, (action, step.max(), accel.max())
+        assert track[:, [3, 6], 2].min() == pytest.approx(80.0, abs=1.0)
+    walk = motion.sequence("Walking", 9, np.arange(0, 250, 5), rng)
+    assert np.linalg.norm(walk[-1, 0, :2] - walk[0, 0, :2]) > 500  # walking goes somewhere
+    # The same frames, drawn at another step, follow the same motion (same rng state).
+    a = motion.sequence("Sitting", 1, np.arange(0, 50, 5), np.random.default_rng(7))
+    b = motion.sequence("Sitting", 1, np.arange(0, 50), np.random.default_rng(7))[::5]
+    np.testing.assert_allclose(a, b, atol=1e-9)
+    # Stored: each (subject, action, subaction, camera) is one run of consecutive frames.
+    path = tmp_path / "test.h5"
+    write_split(path, ["S9"], poses=3, crop_res=32, seed=0, workers=1, args={}, frame_step=1)
+    with open_dataset(path) as f:
+        columns = {k: f[k][:] for k in ("subject", "action", "subaction", "camera", "frame")}
+    runs = sequences(columns)
+    assert len(runs) == 15 * 2 * 4 and all(list(columns["frame"][r]) == [0, 1, 2] for r in runs)

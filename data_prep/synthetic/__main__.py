@@ -2,7 +2,10 @@
 
 Produces ``DIR/train.h5`` (S1, S5, S6, S7, S8) and ``DIR/test.h5`` (S9, S11) in the c2f
 format (docs/data.md), and with ``--preview`` a PNG grid of samples with their ground-truth
-skeletons. Deterministic from ``--seed``; parallel over sequences with ``--workers``.
+skeletons. Deterministic from ``--seed``; parallel over sequences with ``--workers``. With
+``--motion`` each sequence is one continuous 50 fps motion (``data_prep/synthetic/motion.py``),
+stored every 5th frame for training and at consecutive frames for the test subjects (so that
+velocity and acceleration errors are defined); without it, independent poses (the default).
 """
 
 import argparse
@@ -24,19 +27,38 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=max(1, mp.cpu_count()))
     p.add_argument("--preview", action="store_true", help="also write preview.png")
+    p.add_argument(
+        "--motion",
+        action="store_true",
+        help="continuous 50 fps motion per sequence instead of independent poses",
+    )
+    p.add_argument(
+        "--train-frame-step",
+        type=int,
+        default=5,
+        help="--motion: stored frame step of the training subjects (5 as usual)",
+    )
+    p.add_argument(
+        "--test-frame-step",
+        type=int,
+        default=1,
+        help="--motion: stored frame step of the test subjects (1: consecutive)",
+    )
     args = p.parse_args(argv)
     if args.train_poses < 1 or args.test_poses < 1 or args.crop_res < 32:
         p.error("--train-poses and --test-poses must be >= 1 and --crop-res >= 32")
+    if args.train_frame_step < 1 or args.test_frame_step < 1:
+        p.error("--train-frame-step and --test-frame-step must be >= 1")
     out = pathlib.Path(args.out)
     start = time.time()
     total = 0
-    for name, subjects, poses in (
-        ("train", TRAIN_SUBJECTS, args.train_poses),
-        ("test", TEST_SUBJECTS, args.test_poses),
+    for name, subjects, poses, step in (
+        ("train", TRAIN_SUBJECTS, args.train_poses, args.train_frame_step),
+        ("test", TEST_SUBJECTS, args.test_poses, args.test_frame_step),
     ):
-        total += write_split(
-            out / f"{name}.h5", subjects, poses, args.crop_res, args.seed, args.workers, vars(args)
-        )
+        step = step if args.motion else 0
+        total += write_split(out / f"{name}.h5", subjects, poses, args.crop_res, args.seed,
+                             args.workers, vars(args), frame_step=step)  # fmt: skip
     elapsed = time.time() - start
     print(f"wrote {total} images to {out} in {elapsed:.1f} s ({total / elapsed:.0f} images/s)")
     if args.preview:

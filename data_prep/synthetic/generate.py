@@ -12,6 +12,7 @@ from c2f.data.schema import DatasetWriter
 from c2f.geometry import box_from_joints, project, world_to_camera
 from c2f.h36m import ACTIONS, CAMERAS
 from data_prep.sample import stored_crop_matrix, stored_sample
+from data_prep.synthetic import motion
 from data_prep.synthetic.poses import sample_pose
 from data_prep.synthetic.render import render
 from data_prep.synthetic.scene import subject_cameras
@@ -29,24 +30,37 @@ def render_sample(joints_world, cam, crop_res: int, rng, quality: int = 90) -> d
 
 
 def _sequence(job) -> dict:
-    """All samples of one (subject, action, subaction): every pose through all 4 cameras."""
-    subject, action, subaction, poses, crop_res, seed = job
+    """All samples of one (subject, action, subaction): every pose through all 4 cameras.
+
+    Independent poses at frame ids 0, 5, 10, ...; with ``frame_step`` (motion), the frames
+    0, step, 2 step, ... of one continuous 50 fps motion (:mod:`data_prep.synthetic.motion`).
+    """
+    subject, action, subaction, poses, crop_res, seed, frame_step = job
     a = ACTIONS.index(action)
     rng = np.random.default_rng([seed, subject, a, subaction])
     cams = subject_cameras(subject, seed)
+    frames = np.arange(poses) * (frame_step or 5)
+    if frame_step:
+        track = motion.sequence(action, subject, frames, rng)
     samples = []
-    for k in range(poses):
-        joints_world = sample_pose(action, subject, rng)
+    for k, frame in enumerate(frames):
+        joints_world = track[k] if frame_step else sample_pose(action, subject, rng)
         for c, cam_id in enumerate(CAMERAS):
             s = render_sample(joints_world, cams[cam_id], crop_res, rng)
-            s.update(subject=subject, action=a, subaction=subaction, camera=c, frame=5 * k)
+            s.update(subject=subject, action=a, subaction=subaction, camera=c, frame=int(frame))
             samples.append(s)
     return {key: [s[key] for s in samples] for key in samples[0]}
 
 
-def write_split(path, subjects, poses: int, crop_res: int, seed: int, workers: int, args) -> int:
+def write_split(path, subjects, poses: int, crop_res: int, seed: int, workers: int, args,
+                frame_step: int = 0) -> int:  # fmt: skip
+    """Render ``poses`` frames of each (subject, action, subaction) into ``path``.
+
+    ``frame_step`` 0: independent poses (the default dataset); N > 0: continuous motion
+    stored every N-th 50 fps frame. Returns the number of images.
+    """
     jobs = [
-        (int(s[1:]), action, sub, poses, crop_res, seed)
+        (int(s[1:]), action, sub, poses, crop_res, seed, frame_step)
         for s in subjects
         for action in ACTIONS
         for sub in (1, 2)

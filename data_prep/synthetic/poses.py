@@ -140,7 +140,7 @@ FAMILIES: dict[str, dict[str, tuple[float, float]]] = {
     "Walking": {**_STAND},
     "WalkTogether": {**_STAND, "sh_abd_l": (0, 8), "sh_abd_r": (0, 8)},
 }
-_GAIT = {"WalkDog", "Walking", "WalkTogether"}
+GAIT = {"WalkDog", "Walking", "WalkTogether"}
 assert set(FAMILIES) == set(ACTIONS)
 
 
@@ -149,16 +149,30 @@ def sample_angles(action: str, rng: np.random.Generator) -> dict[str, float]:
     if action not in FAMILIES:
         raise ValueError(f"action: {action!r} is not one of {sorted(FAMILIES)}")
     a = {k: np.deg2rad(rng.uniform(lo, hi)) for k, (lo, hi) in FAMILIES[action].items()}
-    if action in _GAIT:
+    if action in GAIT:
         phase = rng.uniform(0, 2 * np.pi)
         swing = np.deg2rad(rng.uniform(20, 32))
-        a["hip_flex_l"], a["hip_flex_r"] = swing * np.sin(phase), -swing * np.sin(phase)
-        a["knee_l"] = np.deg2rad(5 + 45 * max(0.0, np.sin(phase + 1.2)))
-        a["knee_r"] = np.deg2rad(5 + 45 * max(0.0, -np.sin(phase + 1.2)))
-        arm = 0.6 * swing
-        a["sh_flex_l"] = -arm * np.sin(phase)
-        if action != "WalkDog":
-            a["sh_flex_r"] = arm * np.sin(phase)
+        a.update(gait_angles(action, phase, swing))
+    return a
+
+
+def gait_angles(action: str, phase: float, swing: float, smooth: bool = False) -> dict:
+    """Leg and arm angles (radians) of a gait at ``phase`` (radians) with hip ``swing``.
+
+    The knee flexes on half the cycle, ``max(0, sin)``; ``smooth`` rounds that corner
+    (``(x + sqrt(x^2 + 0.2^2)) / 2``) so that motion through it has bounded acceleration.
+    """
+
+    def half(x):
+        return (x + np.sqrt(x * x + 0.04)) / 2 if smooth else max(0.0, x)
+
+    a = {"hip_flex_l": swing * np.sin(phase), "hip_flex_r": -swing * np.sin(phase),
+         "knee_l": np.deg2rad(5 + 45 * half(np.sin(phase + 1.2))),
+         "knee_r": np.deg2rad(5 + 45 * half(-np.sin(phase + 1.2)))}  # fmt: skip
+    arm = 0.6 * swing
+    a["sh_flex_l"] = -arm * np.sin(phase)
+    if action != "WalkDog":
+        a["sh_flex_r"] = arm * np.sin(phase)
     return a
 
 
