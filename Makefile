@@ -19,12 +19,16 @@ $(VENV)/.installed: requirements.txt requirements-deploy.txt
 	touch $@
 
 # The embedded default end to end on a CPU: generate the synthetic dataset, train
-# configs/demo.py, evaluate (per-action tables) and draw predictions. Re-running resumes.
+# configs/demo.py, evaluate (per-action tables) and draw predictions, then render a synthetic
+# walking clip and pose it with the video command. Re-running resumes.
 demo: $(VENV)/.installed
 	test -f $(DATA)/test.h5 || $(PY) -m data_prep.synthetic --out $(DATA) \
 		--train-poses 24 --test-poses 6 --crop-res 128 --preview
 	$(PY) train.py --config configs/demo.py --workdir $(RUN)
 	$(PY) eval.py --workdir $(RUN) --vis 4
+	test -f $(RUN)/clip.mp4 || $(PY) -m data_prep.synthetic.clip --out $(RUN)/clip.mp4
+	$(PY) -m c2f.video $(RUN)/clip.mp4 --workdir $(RUN) --out $(RUN)/clip_pose.mp4 \
+		--boxes $(RUN)/clip.boxes.json --smooth savgol
 
 test: $(VENV)/.installed
 	$(PY) -m ruff check .

@@ -1,0 +1,94 @@
+"""A synthetic video: ``python -m data_prep.synthetic.clip --out CLIP.mp4``.
+
+One continuous motion (:mod:`data_prep.synthetic.motion`) of a test subject seen by one of its
+cameras, rendered at 50 fps (or every ``--step``-th frame) through ONE fixed framing box that
+holds the whole motion, so the person moves within the frame as in a real video. Writes
+CLIP.mp4, CLIP.npz (``frame``, ``joints_2d`` px in the clip, ``joints_cam`` mm, ``K`` of the
+clip's pixels: the ground truth to compare ``python -m c2f.video`` against) and
+CLIP.boxes.json (the person's box in every frame, the authors' convention, for ``--boxes``:
+what a person detector would give).
+"""
+
+import argparse
+import json
+import pathlib
+import sys
+
+import numpy as np
+from tqdm import tqdm
+
+from c2f.geometry import box_from_joints, project, world_to_camera
+from c2f.geometry.crop import crop_matrix
+from c2f.h36m import ACTIONS, CAMERAS
+from data_prep.synthetic import motion
+from data_prep.synthetic.render import random_style, render
+from data_prep.synthetic.scene import subject_cameras
+
+
+def render_clip(action: str, subject: int, camera: int, frames, size: int, seed: int):
+    """(images [T, size, size, 3] uint8, ground truth dict) of one motion through one camera."""
+    rng = np.random.default_rng([seed, subject, ACTIONS.index(action)])
+    cam = subject_cameras(subject, seed)[CAMERAS[camera]]
+    track = motion.sequence(action, subject, frames, rng)
+    joints_cam = np.stack([world_to_camera(cam, w) for w in track])
+    uv = np.stack([project(cam, j) for j in joints_cam])
+    center, scale = box_from_joints(uv.reshape(-1, 2), margin_px=120)
+    A = crop_matrix(center, scale, size)
+    style = random_style(rng)  # one look for the whole clip
+    images = np.stack([render(j, cam.K, cam.R, cam.t, A, size, rng, style)
+                       for j in tqdm(joints_cam, desc="render", unit="frame")])  # fmt: skip
+    K = np.vstack([A, [0, 0, 1]]) @ cam.K  # the clip's pixels as a camera's
+    uv_clip = uv @ A[:, :2].T + A[:, 2]
+    return images, {"frame": np.asarray(frames), "joints_2d": uv_clip, "joints_cam": joints_cam,
+                    "K": K}  # fmt: skip
+
+
+def write_mp4(path, images, fps: float) -> None:
+    """Encode [T, H, W, 3] uint8 frames (even sides) as an MP4."""
+    import av
+
+    from c2f.video import _open_stream
+
+    with av.open(str(path), "w") as container:
+        stream = _open_stream(container, fps, images.shape[1:])
+        for image in images:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", required=True, type=pathlib.Path, help="the .mp4 to write")
+    p.add_argument("--action", default="Walking", choices=ACTIONS)
+    p.add_argument("--subject", type=int, default=9)
+    p.add_argument("--camera", type=int, default=0, choices=range(4))
+    p.add_argument("--seconds", type=float, default=4.0)
+    p.add_argument("--step", type=int, default=2, help="keep every N-th 50 fps frame")
+    p.add_argument("--size", type=int, default=256, help="frame side, px (even)")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    if args.step < 1 or args.seconds <= 0 or args.size < 32 or args.size % 2:
+        p.error("--step >= 1, --seconds > 0, --size even and >= 32")
+    frames = np.arange(0, int(args.seconds * motion.FPS), args.step)
+    images, truth = render_clip(args.action, args.subject, args.camera, frames, args.size,
+                                args.seed)  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    fps = motion.FPS / args.step
+    write_mp4(args.out, images, fps)
+    np.savez(args.out.with_suffix(".npz"), fps=fps, **truth)
+    boxes = [[*uv.min(0), *uv.max(0)] for uv in truth["joints_2d"]]
+    args.out.with_suffix(".boxes.json").write_text(
+        json.dumps([[round(float(v), 1) for v in b] for b in boxes])
+    )
+    K = truth["K"]
+    print(f"wrote {args.out}: {len(frames)} frames at {fps:g} fps, {args.action} of "
+          f"S{args.subject}; ground truth {args.out.with_suffix('.npz')}, boxes "
+          f"{args.out.with_suffix('.boxes.json')}; camera --K {K[0, 0]:.1f},{K[1, 1]:.1f},"
+          f"{K[0, 2]:.1f},{K[1, 2]:.1f}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
