@@ -104,3 +104,28 @@ def test_motion_is_continuous_keeps_the_bones_and_is_stored_as_runs(tmp_path):
         columns = {k: f[k][:] for k in ("subject", "action", "subaction", "camera", "frame")}
     runs = sequences(columns)
     assert len(runs) == 15 * 2 * 4 and all(list(columns["frame"][r]) == [0, 1, 2] for r in runs)
+
+
+def test_a_rendered_clip_and_its_ground_truth(tmp_path):
+    import json
+
+    import av
+
+    from data_prep.synthetic.clip import main
+
+    out = tmp_path / "clip.mp4"
+    assert main(["--out", str(out), "--seconds", "0.2", "--step", "2", "--size", "48"]) == 0
+    with av.open(str(out)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    truth = np.load(out.with_suffix(".npz"))
+    assert len(frames) == 5 and frames[0].shape == (48, 48, 3) and float(truth["fps"]) == 25
+    assert list(truth["frame"]) == [0, 2, 4, 6, 8]
+    # K maps the camera-frame joints onto the clip's pixels (no distortion in the synthetic
+    # cameras), and every box holds its frame's joints, inside the frame.
+    uvw = truth["joints_cam"] @ truth["K"].T
+    np.testing.assert_allclose(uvw[..., :2] / uvw[..., 2:], truth["joints_2d"], atol=1e-6)
+    boxes = np.array(json.loads(out.with_suffix(".boxes.json").read_text()))
+    assert boxes.shape == (5, 4)
+    assert np.all(boxes[:, :2] <= truth["joints_2d"].min(1) + 0.1)
+    assert np.all(boxes[:, 2:] >= truth["joints_2d"].max(1) - 0.1)
+    assert boxes.min() >= 0 and boxes.max() <= 48
