@@ -82,10 +82,15 @@ def main(argv=None) -> int:
                       make_mesh(), root=options["root"], pictures=picks)  # fmt: skip
     columns = {k: source.column(k)[result["index"]]
                for k in ("subject", "action", "subaction", "camera", "frame")}  # fmt: skip
-    extra, info = temporal.evaluation_rows(result["pred_mm"], result["joints_rel_mm"], columns,
-                                           source.action_names, smooth=args.smooth,
-                                           causal=args.causal)  # fmt: skip
-    if extra:
+    extra, info = {}, {}
+    if not source.independent_frames:
+        extra, info = temporal.evaluation_rows(result["pred_mm"], result["joints_rel_mm"],
+                                               columns, source.action_names, smooth=args.smooth,
+                                               causal=args.causal)  # fmt: skip
+    if source.independent_frames:
+        note = ("The samples are independent poses (the synthetic default without --motion): "
+                "no velocity or acceleration rows.")  # fmt: skip
+    elif extra:
         note = (
             f"Temporal rows: {info['runs']} runs of consecutive evaluated frames (step "
             f"{info['frame_step']} frames of the video), never across a run's ends."

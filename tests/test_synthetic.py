@@ -104,6 +104,12 @@ def test_motion_is_continuous_keeps_the_bones_and_is_stored_as_runs(tmp_path):
         columns = {k: f[k][:] for k in ("subject", "action", "subaction", "camera", "frame")}
     runs = sequences(columns)
     assert len(runs) == 15 * 2 * 4 and all(list(columns["frame"][r]) == [0, 1, 2] for r in runs)
+    # Evaluation computes temporal errors on such files, never on independent poses.
+    from c2f.data import H5Source
+
+    assert not H5Source(path).independent_frames
+    write_split(tmp_path / "still.h5", ["S9"], poses=1, crop_res=32, seed=0, workers=1, args={})
+    assert H5Source(tmp_path / "still.h5").independent_frames
 
 
 def test_a_rendered_clip_and_its_ground_truth(tmp_path):

@@ -36,7 +36,22 @@ class H5Source:
             self.crop_res = crop_res(f)
             self.action_names = tuple(json.loads(f.attrs["action_names"]))
             self.source = str(f.attrs["source"])
+            try:
+                self.args = dict(json.loads(f.attrs["args"]))
+            except (TypeError, ValueError):
+                self.args = {}
         self._file: h5py.File | None = None
+
+    @property
+    def independent_frames(self) -> bool:
+        """True when the frame ids do not order a video.
+
+        The synthetic default's independent poses (written without ``--motion``): their ids
+        only space the samples.
+        """
+        return self.source == "synthetic" and not (
+            self.args.get("frame_step") or self.args.get("motion")
+        )
 
     def __len__(self) -> int:
         return self.num_samples

@@ -66,6 +66,7 @@ def write_split(path, subjects, poses: int, crop_res: int, seed: int, workers: i
         for sub in (1, 2)
     ]
     ctx = mp.get_context("spawn")
+    args = {**args, "frame_step": frame_step}  # 0: independent poses (c2f.data.H5Source)
     with DatasetWriter(path, source="synthetic", args=args, crop_res=crop_res) as writer:
         with ctx.Pool(workers) if workers > 1 else _Serial() as pool:
             bar = tqdm(total=len(jobs) * poses * 4, desc=pathlib.Path(path).name, unit="img")
