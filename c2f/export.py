@@ -35,7 +35,6 @@ from c2f.person_crop import OUTPUTS
 FORMAT_VERSION = 1
 INPUT_NAMES = ("image", "hm_to_img", "intrinsics", "distortion")
 PLATFORMS = ("cpu", "cuda", "tpu")
-STABLEHLO_FILE, META_FILE = "model.stablehlo", "meta.json"
 
 
 def _input_specs(cfg, batch):
@@ -82,6 +81,8 @@ def export_stablehlo(cfg, graphdef, state, out, *, decode, flip, platforms=PLATF
                      source=None) -> dict:  # fmt: skip
     """Write a multi-platform ``jax.export`` artifact to ``out``; returns its meta."""
     import jax
+
+    from c2f.deploy.stablehlo import META_FILE, STABLEHLO_FILE  # the runtime's layout
 
     bad = [p for p in platforms if p not in ("cpu", "cuda", "rocm", "tpu")]
     if bad or not platforms:

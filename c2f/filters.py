@@ -67,12 +67,14 @@ def savgol(x, *, window: int = 9, order: int = 2, causal: bool = False) -> np.nd
             return x.copy()
         return savgol_filter(x, w, order, axis=0, mode="interp")
     out = x.copy()
+    coeffs = {}  # by window length: only the first frames use shorter windows
     for t in range(len(x)):
         w = min(window, t + 1)
         if w <= order:
             continue  # too few frames for the polynomial: keep the measurement
-        coeffs = savgol_coeffs(w, order, pos=w - 1, use="dot")
-        out[t] = np.tensordot(coeffs, x[t - w + 1 : t + 1], axes=(0, 0))
+        if w not in coeffs:
+            coeffs[w] = savgol_coeffs(w, order, pos=w - 1, use="dot")
+        out[t] = np.tensordot(coeffs[w], x[t - w + 1 : t + 1], axes=(0, 0))
     return out
 
 

@@ -11,6 +11,7 @@ from data_prep.torch7.__main__ import check, main
 from data_prep.torch7.convert import assign, file_digest, read
 from data_prep.torch7.t7file import Table, Torch7Error, TorchObject
 from tests import torch7_writer as tw
+from tests.torch7_reference import forward
 
 TINY = dict(depths=(1, 2), joints=17, features=8, wide=16, levels=1)  # 2 stages, fast
 FULL = dict(depths=(1, 2, 4, 8), joints=17, features=8, wide=16, levels=2)  # 4 stages, nested
@@ -65,7 +66,7 @@ def _volumes_match(path, builder, input_res):
     model.eval()
     images = np.random.default_rng(0).uniform(0, 1, (2, input_res, input_res, 3))
     ours = model(images.astype(np.float32))
-    reference = tw.forward(builder, images.transpose(0, 3, 1, 2))
+    reference = forward(builder, images.transpose(0, 3, 1, 2))
     for k, (volume, head) in enumerate(zip(ours, reference)):
         head = head.reshape(volume.shape)  # Torch's [B, J * D, H, W], joint-major
         scale = np.abs(head).max()

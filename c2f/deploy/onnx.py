@@ -5,9 +5,8 @@ import pathlib
 
 import numpy as np
 
+from c2f.deploy import ZIP_MAGIC
 from c2f.person_crop import OUTPUTS, BoxPredictor
-
-ZIP_MAGIC = b"PK\x03\x04"
 
 
 class OnnxPredictor(BoxPredictor):

@@ -12,7 +12,7 @@ import numpy as np
 
 from c2f.person_crop import OUTPUTS, BoxPredictor
 
-META_FILE, STABLEHLO_FILE = "meta.json", "model.stablehlo"  # as c2f.export writes them
+META_FILE, STABLEHLO_FILE = "meta.json", "model.stablehlo"  # the artifact: c2f.export writes it
 
 
 def read_artifact(path):
