@@ -88,7 +88,7 @@ def main(argv=None) -> int:
                                                columns, source.action_names, smooth=args.smooth,
                                                causal=args.causal)  # fmt: skip
     if source.independent_frames:
-        note = ("The samples are independent poses (the synthetic default without --motion): "
+        note = ("The samples are independent poses (synthetic, written with --independent): "
                 "no velocity or acceleration rows.")  # fmt: skip
     elif extra:
         note = (
@@ -103,6 +103,8 @@ def main(argv=None) -> int:
         pathlib.Path(args.workdir) / "eval", result, protocol=protocol, options=options,
         overridden=overridden, data=data, step=meta["step"], source_kind=source.source,
         extra_rows=extra, note=note,
+        groups=report.action_groups(result, source.action_names, cfg.data.hold_out_actions)
+        if cfg.data.hold_out_actions else None,
     )  # fmt: skip
     print(text)
     print(f"wrote {name}.md and .json ({result['examples_per_s']:.1f} examples/s)")

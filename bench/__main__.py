@@ -15,6 +15,8 @@ Measures in ONE run, contenders interleaved round by round (:mod:`bench.harness`
   takes long), the exported forms of ``--deploy-config`` on crops: the jitted Predictor, the
   StableHLO artifact and the ONNX model in their runtimes (:mod:`c2f.deploy`), beside the
   twin's eager and ``torch.compile`` forward;
+* with ``--sections video`` (not run by default), the video command's frames/s beside the
+  Predictor's at batch 8 (:mod:`bench.video`);
 * the Predictor's per-call host overhead, on a paper-shaped model 64 channels narrow enough
   that its compute is negligible: the call's median minus its jitted function's median.
 
@@ -154,13 +156,14 @@ def main(argv=None) -> int:
     p.add_argument("--train-config", default=None, help="default: paper on GPU, demo on CPU")
     p.add_argument("--train-batch", type=int, default=32)
     p.add_argument("--decode-batch", type=int, default=8)
-    sections = ["inference", "training", "kernels", "overhead", "deploy"]
-    p.add_argument("--sections", nargs="+", default=sections[:-1], choices=sections)
+    sections = ["inference", "training", "kernels", "overhead", "deploy", "video"]
+    p.add_argument("--sections", nargs="+", default=sections[:4], choices=sections)
     p.add_argument(
         "--deploy-config",
         default="configs/uniform.py",
         help="network of the deploy section (jax2onnx is slow on the paper's)",
     )
+    p.add_argument("--video-config", default="configs/demo.py", help="network of --sections video")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     p.add_argument("--calls", type=int, default=2, help="timed calls per contender per round")
     p.add_argument("--no-compile", action="store_true", help="skip torch.compile")
@@ -197,6 +200,12 @@ def main(argv=None) -> int:
         results["rows"] += _kernels(args)
     if "deploy" in args.sections:
         results["rows"] += _deploy(args)
+    if "video" in args.sections:
+        from bench import video
+
+        rows = interleave(video.contenders(args.video_config, args.out / "video"), args.rounds, 1)
+        print_rows(rows)
+        results["rows"] += rows
     if "overhead" in args.sections:
         rows, overhead = _overhead(args)
         results["rows"] += rows

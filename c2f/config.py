@@ -32,6 +32,8 @@ class DataConfig:
       bad_images: a training image that does not decode is "skip"ped (replaced by the next
         sample, named in a warning, counted in ``train/bad_images``) or makes training "fail".
         Evaluation always fails on one: replacing it would change what is measured.
+      hold_out_actions: action names whose samples training never sees (e.g. to measure how
+        the model does on pose families it was not trained on); evaluation reports them apart.
     """
 
     root: str = "data/synthetic"
@@ -40,8 +42,16 @@ class DataConfig:
     workers: int = 2
     augment: AugmentConfig = AugmentConfig()
     bad_images: str = "skip"
+    hold_out_actions: tuple[str, ...] = ()
 
     def __post_init__(self):
+        if isinstance(self.hold_out_actions, str) or not all(
+            isinstance(a, str) for a in self.hold_out_actions
+        ):
+            raise ValueError(
+                f"DataConfig.hold_out_actions: a tuple of action names, got "
+                f"{self.hold_out_actions!r}"
+            )
         if self.workers < 0:
             raise ValueError(f"DataConfig.workers: must be >= 0, got {self.workers}")
         if self.bad_images not in ("skip", "fail"):

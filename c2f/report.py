@@ -57,16 +57,59 @@ def headline_line(result: dict, protocol) -> str:
     )
 
 
+def action_groups(result: dict, action_names, held_out) -> dict:
+    """Errors of the actions held out of training and of the others (mm).
+
+    Args:
+      result: an evaluation (:func:`c2f.evaluate.evaluate`): per-sample ``action``, ``mpjpe``
+        and ``pa_mpjpe``.
+      action_names: the data file's action names.
+      held_out: the run's ``data.hold_out_actions``.
+
+    Returns:
+      ``{"held out of training": g, "trained on": g}`` (a group only when it has samples),
+      each ``g`` with its ``actions``, ``samples``, and MPJPE / PA-MPJPE averaged over its
+      samples (``mpjpe_mm``, ``pa_mpjpe_mm``) and over its actions (``*_actions``).
+    """
+    import numpy as np
+
+    names = np.asarray([action_names[int(a)] for a in result["action"]])
+    held = np.isin(names, list(held_out))
+    groups = {}
+    for label, mask in (("held out of training", held), ("trained on", ~held)):
+        if not mask.any():
+            continue
+        actions = sorted(set(names[mask]))
+        group = {"actions": actions, "samples": int(mask.sum())}
+        for key in ("mpjpe", "pa_mpjpe"):
+            values = np.asarray(result[key])
+            group[f"{key}_mm"] = float(values[mask].mean())
+            per_action = [values[names == a].mean() for a in actions]
+            group[f"{key}_actions_mm"] = float(np.mean(per_action))
+        groups[label] = group
+    return groups
+
+
+def groups_text(groups: dict) -> str:
+    """One line per group of :func:`action_groups`."""
+    return "\n".join(
+        f"{label} ({len(g['actions'])} actions, {g['samples']} samples): MPJPE {g['mpjpe_mm']:.1f}"
+        f" mm, PA-MPJPE {g['pa_mpjpe_mm']:.1f} mm over samples; {g['mpjpe_actions_mm']:.1f} / "
+        f"{g['pa_mpjpe_actions_mm']:.1f} mm over actions"
+        for label, g in groups.items()
+    )
+
+
 def write_evaluation(out_dir, result: dict, *, protocol, options: dict, overridden: list[str],
                      data, step: int, source_kind: str, extra_rows: dict | None = None,
-                     note: str = "") -> tuple[str, str]:  # fmt: skip
+                     note: str = "", groups: dict | None = None) -> tuple[str, str]:  # fmt: skip
     """Write an evaluation's table as Markdown and JSON under ``out_dir``.
 
     The file name says what was measured: step, protocol, decode, flip, root and data file.
     The paper's published row is shown only when the protocol was not modified and the data
     is the real Human3.6M (``source_kind == "h36m"``). ``extra_rows`` (e.g. the temporal rows
     of :func:`c2f.temporal.evaluation_rows`) follow the protocols' rows; ``note`` is added to
-    the header.
+    the header, and so are ``groups`` (:func:`action_groups`), also kept in the JSON.
 
     Returns:
       (text printed for the user, path of the Markdown file without its suffix).
@@ -91,12 +134,14 @@ def write_evaluation(out_dir, result: dict, *, protocol, options: dict, overridd
               + (f"Modified here: {modified}.\n" if overridden else "")
               + f"{len(result['mpjpe'])} samples of {data} at step {step}; {LEGEND}\n"
               + (f"{note}\n" if note else "")
+              + (f"{groups_text(groups)}\n" if groups else "")
               + headline_line(result, protocol))  # fmt: skip
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / f"{name}.md").write_text(f"{header}\n\n{table}\n")
     record = {"data": str(data), "step": step, "samples": len(result["mpjpe"]),
               "protocol": protocol.name, "definition": protocol.definition,
-              "modified": overridden, **options, "tables": to_json(rows)}  # fmt: skip
+              "modified": overridden, **options, "tables": to_json(rows),
+              "groups": groups or {}}  # fmt: skip
     (out_dir / f"{name}.json").write_text(json.dumps(record, indent=1))
     return f"{header}\n{table}", str(out_dir / name)

@@ -4,7 +4,9 @@ Decodes IN with PyAV, predicts every ``--every``-th frame through the :class:`c2
 in batches, optionally filters the joints over time (``--smooth``, :mod:`c2f.filters`), and
 writes OUT: each frame with the 2D skeleton beside a front and side view of the 3D one; the
 joints of every frame go to ``OUT.npz`` (``frame``, ``joints_2d`` px, ``joints_3d``
-root-relative mm, raw and filtered). The person is the whole frame unless ``--box`` (one box
+root-relative mm, raw and filtered). With ``--truth CLIP.npz`` (ground truth per video frame,
+as ``python -m data_prep.synthetic.clip`` writes it) the errors before and after the filter
+are printed and written to ``OUT.json``. The person is the whole frame unless ``--box`` (one box
 for all frames) or ``--boxes`` (a JSON list of one ``[x0, y0, x1, y1]`` or null per frame).
 
 A frame that cannot be decoded ends the input there: the frames before it are predicted and
@@ -34,6 +36,11 @@ def parse_args(argv=None):
     p.add_argument("--causal", action="store_true", help="the filter's causal (live) form")
     p.add_argument("--every", type=int, default=1, help="predict every N-th frame")
     p.add_argument("--batch", type=int, default=8, help="frames per prediction call")
+    p.add_argument(
+        "--truth",
+        type=pathlib.Path,
+        help="ground truth .npz (data_prep.synthetic.clip's): errors before/after",
+    )
     return p.parse_args(argv)  # fmt: skip
 
 
@@ -76,6 +83,48 @@ class FrameError(RuntimeError):
     """Decoding stopped at a corrupt frame."""
 
 
+def prefetch(items, size: int = 16):
+    """Iterate ``items`` on a background thread, ``size`` ahead; re-raises its exceptions.
+
+    Decoding (PyAV releases the GIL) then overlaps with prediction or drawing.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(size)
+    end = object()
+    stop = threading.Event()
+
+    def run():
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                q.put(item)
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer
+            q.put((end, e))
+            return
+        q.put((end, None))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if isinstance(item, tuple) and len(item) == 2 and item[0] is end:
+                if item[1] is not None:
+                    raise item[1]
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(0.01)
+
+
 def compose(frame: np.ndarray, uv, joints_3d) -> np.ndarray:
     """The frame with its 2D skeleton, beside the 3D views; even sides (for yuv420p)."""
     from c2f.visualize import draw_2d, draw_3d
@@ -114,7 +163,7 @@ def predict(predictor, path, every: int, batch: int, boxes, K) -> tuple[dict, st
 
     bar = tqdm(desc="predict", unit="frame")
     try:
-        for item in read_frames(path, every):
+        for item in prefetch(read_frames(path, every)):
             pending.append(item)
             bar.update(1)
             if len(pending) == batch:
@@ -130,50 +179,64 @@ def predict(predictor, path, every: int, batch: int, boxes, K) -> tuple[dict, st
 
 
 def write_video(path, out, joints: dict, fps: float) -> None:
-    """Draw the kept frames of ``path`` with their joints into ``out`` (H.264 or MPEG-4)."""
-    import av
+    """Draw the kept frames of ``path`` with their joints into ``out`` (:class:`Mp4Writer`)."""
+    from c2f.mp4 import Mp4Writer
 
     index = {int(f): k for k, f in enumerate(joints["frame"])}
     last = int(joints["frame"][-1])
-    tmp = out.with_name(f".{out.name}.tmp.mp4")
-    with av.open(str(tmp), "w") as container:
-        stream = None
+    with Mp4Writer(out, fps) as writer:
         bar = tqdm(desc="draw", unit="frame", total=len(index))
         try:
-            for i, frame in read_frames(path):
+            for i, frame in prefetch(read_frames(path)):
                 if i > last:
                     break
-                if i not in index:
-                    continue
-                k = index[i]
-                image = compose(frame, joints["joints_2d"][k], joints["joints_3d"][k])
-                if stream is None:
-                    stream = _open_stream(container, fps, image.shape)
-                for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                    container.mux(packet)
-                bar.update(1)
+                if i in index:
+                    k = index[i]
+                    writer.write(compose(frame, joints["joints_2d"][k], joints["joints_3d"][k]))
+                    bar.update(1)
         except FrameError:
             pass  # the corrupt frame that ended the predictions: everything before is drawn
         bar.close()
-        if stream is not None:
-            for packet in stream.encode():
-                container.mux(packet)
-    tmp.replace(out)
 
 
-def _open_stream(container, fps: float, shape):
-    from fractions import Fraction
+def truth_errors(joints: dict, raw: dict, truth: dict) -> dict:
+    """Errors of the raw and the filtered joints against a clip's ground truth.
 
-    rate = Fraction(fps).limit_denominator(1000)
-    for codec in ("libx264", "h264", "mpeg4"):
-        try:
-            stream = container.add_stream(codec, rate=rate)
-            break
-        except Exception:  # noqa: BLE001 - this PyAV build lacks the encoder: try the next
-            continue
-    stream.height, stream.width = shape[0], shape[1]
-    stream.pix_fmt = "yuv420p"
-    return stream
+    Args:
+      joints: the (filtered) joints of :func:`predict`: ``frame`` [T] video frame indices,
+        ``joints_2d`` [T, J, 2] px, ``joints_3d`` [T, J, 3] root-relative mm.
+      raw: the same before the filter.
+      truth: ``joints_2d`` [N, J, 2] px and ``joints_cam`` [N, J, 3] mm of every video frame
+        (``python -m data_prep.synthetic.clip``'s ``.npz``).
+
+    Returns:
+      ``{"raw": e, "filtered": e}``, each with ``mpjpe_mm``, ``pa_mpjpe_mm``, ``error_2d_px``,
+      ``mpjve_mm_per_frame`` and ``accel_error_mm_per_frame2`` (frames as predicted: with
+      ``--every N``, per N video frames).
+    """
+    from c2f import metrics, temporal
+
+    frames = np.asarray(joints["frame"])
+    if frames.max() >= len(truth["joints_cam"]):
+        raise ValueError(
+            f"--truth: holds {len(truth['joints_cam'])} frames, the video has {frames.max() + 1}"
+        )
+    gt = np.asarray(truth["joints_cam"], np.float64)[frames]
+    gt = gt - gt[:, :1]
+    gt_2d = np.asarray(truth["joints_2d"], np.float64)[frames]
+    runs = [np.arange(len(frames))]
+    out = {}
+    for name, j in (("raw", raw), ("filtered", joints)):
+        pred = np.asarray(j["joints_3d"], np.float64)
+        t = temporal.temporal_errors(pred, gt, runs)
+        out[name] = {
+            "mpjpe_mm": float(np.mean(metrics.mpjpe(pred, gt))),
+            "pa_mpjpe_mm": float(np.mean(metrics.pa_mpjpe(pred, gt))),
+            "error_2d_px": float(np.linalg.norm(j["joints_2d"] - gt_2d, axis=-1).mean()),
+            "mpjve_mm_per_frame": t["mpjve"],
+            "accel_error_mm_per_frame2": t["accel_error"],
+        }
+    return out
 
 
 def _fps(path) -> float:
@@ -209,6 +272,13 @@ def main(argv=None) -> int:
             K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]])
         if not args.input.is_file():
             raise ValueError(f"{args.input}: no such file")
+        truth = None
+        if args.truth:
+            try:
+                with np.load(args.truth) as z:
+                    truth = {k: z[k] for k in ("joints_2d", "joints_cam")}
+            except (OSError, ValueError, KeyError) as e:
+                raise ValueError(f"--truth: {args.truth}: not a clip's ground truth ({e})") from e
         predictor = Predictor.from_checkpoint(args.workdir, which="best" if args.best else "last")
         joints, stopped = predict(predictor, args.input, args.every, args.batch, boxes, K)
     except (ValueError, FileNotFoundError) as e:
@@ -225,6 +295,17 @@ def main(argv=None) -> int:
              joints_3d=joints["joints_3d"], joints_2d_raw=raw["joints_2d"],
              joints_3d_raw=raw["joints_3d"], fps=fps, smooth=args.smooth)  # fmt: skip
     write_video(args.input, args.out, joints, fps)
+    if truth is not None:
+        try:
+            errors = truth_errors(joints, raw, truth)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        args.out.with_suffix(".json").write_text(json.dumps(errors, indent=1))
+        for name, e in errors.items():
+            print(f"{name:>8}: MPJPE {e['mpjpe_mm']:.1f} mm, PA-MPJPE {e['pa_mpjpe_mm']:.1f} mm, "
+                  f"2D {e['error_2d_px']:.2f} px, MPJVE {e['mpjve_mm_per_frame']:.2f} mm/frame, "
+                  f"accel error {e['accel_error_mm_per_frame2']:.2f} mm/frame^2")  # fmt: skip
     print(f"wrote {args.out} and {args.out.with_suffix('.npz')}: {len(joints['frame'])} frames"
           f"{', filtered by ' + args.smooth if args.smooth != 'none' else ''}")  # fmt: skip
     if stopped:

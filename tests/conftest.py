@@ -15,6 +15,19 @@ jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 
+# The longest files first: with workers (make test's pytest-xdist), the last file to start
+# then is a short one, not a 90 s one that leaves the other worker idle.
+SLOW_FIRST = ("test_multihost.py", "test_train.py", "test_model.py", "test_resume.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item):
+        name = item.path.name
+        return SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: the order within each file is kept
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> pathlib.Path:
     """../shared/data (real Human3.6M samples); skips the test when it is absent."""

@@ -41,6 +41,21 @@ def test_knees_and_elbows_bend_the_human_way():
         P.sample_angles("Dancing", rng)
 
 
+def test_spread_widens_each_family_towards_the_joint_limits():
+    for action in ("Sitting", "Greeting"):
+        assert P.angle_ranges(action, 0.0) == P.FAMILIES[action]
+        assert P.angle_ranges(action, 1.0) == {k: P.JOINT_LIMITS[k] for k in P.FAMILIES[action]}
+    lo, hi = P.FAMILIES["Sitting"]["knee_l"]
+    low, high = P.angle_ranges("Sitting", 0.5)["knee_l"]
+    assert (low, high) == (lo - 0.5 * (lo - 0), hi + 0.5 * (145 - hi))
+    # Sampled poses stay within the limits and reach beyond the family.
+    rng = np.random.default_rng(2)
+    knees = np.rad2deg([P.sample_angles("Sitting", rng, 0.5)["knee_l"] for _ in range(400)])
+    assert knees.min() >= low and knees.max() <= high and knees.min() < lo and knees.max() > hi
+    with pytest.raises(ValueError, match="spread"):
+        P.angle_ranges("Sitting", 1.5)
+
+
 def test_cameras_surround_the_subject_at_realistic_distances():
     cams = subject_cameras(9)
     for cam in cams.values():

@@ -1,5 +1,7 @@
 """The video command on a tiny clip: predictions, filtering, drawing, and a corrupt input."""
 
+import json
+
 import av
 import numpy as np
 import pytest
@@ -32,8 +34,13 @@ def _frames(path):
 
 def test_video_command_draws_every_kept_frame_and_filters(clip, micro_run, tmp_path, capsys):
     out = tmp_path / "out.mp4"
+    rng = np.random.default_rng(0)
+    truth = {"joints_cam": rng.normal(0, 300, (12, 17, 3)) + [0, 0, 4000],
+             "joints_2d": rng.uniform(0, 80, (12, 17, 2))}  # fmt: skip
+    np.savez(tmp_path / "truth.npz", **truth)
     argv = [str(clip), "--workdir", str(micro_run), "--out", str(out), "--every", "2",
-            "--batch", "4", "--smooth", "savgol", "--box", "5,10,90,75"]  # fmt: skip
+            "--batch", "4", "--smooth", "savgol", "--box", "5,10,90,75",
+            "--truth", str(tmp_path / "truth.npz")]  # fmt: skip
     assert video.main(argv) == 0
     drawn = _frames(out)
     assert len(drawn) == 6 and drawn[0].shape == (80, 96 + 2 * 80, 3)
@@ -44,6 +51,24 @@ def test_video_command_draws_every_kept_frame_and_filters(clip, micro_run, tmp_p
     assert not np.allclose(saved["joints_3d"], saved["joints_3d_raw"])
     assert np.abs(saved["joints_2d"] - saved["joints_2d_raw"]).max() < 40
     assert "6 frames, filtered by savgol" in capsys.readouterr().out
+    # --truth: the errors of the kept frames (0, 2, ..., 10) against the root-relative truth.
+    errors = json.loads(out.with_suffix(".json").read_text())
+    gt = truth["joints_cam"][::2] - truth["joints_cam"][::2, :1]
+    for name, key in (("raw", "_raw"), ("filtered", "")):
+        pred = saved["joints_3d" + key]
+        expected = np.linalg.norm(pred - gt, axis=-1).mean()
+        assert errors[name]["mpjpe_mm"] == pytest.approx(expected, rel=1e-5)
+        accel = lambda x: x[:-2] - 2 * x[1:-1] + x[2:]  # noqa: E731
+        rel = pred - pred[:, :1]
+        expected = np.linalg.norm(accel(rel) - accel(gt), axis=-1).mean()
+        assert errors[name]["accel_error_mm_per_frame2"] == pytest.approx(expected, rel=1e-5)
+        expected = np.linalg.norm(saved["joints_2d" + key] - truth["joints_2d"][::2], axis=-1)
+        assert errors[name]["error_2d_px"] == pytest.approx(expected.mean(), rel=1e-5)
+    short = tmp_path / "short.npz"
+    np.savez(short, joints_cam=truth["joints_cam"][:5], joints_2d=truth["joints_2d"][:5])
+    argv[-1] = str(short)
+    assert video.main(argv) == 2
+    assert "--truth: holds 5 frames, the video has 11" in capsys.readouterr().err
 
 
 def test_bad_inputs_and_a_corrupt_frame(clip, micro_run, tmp_path, monkeypatch, capsys):

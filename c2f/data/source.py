@@ -46,7 +46,7 @@ class H5Source:
     def independent_frames(self) -> bool:
         """True when the frame ids do not order a video.
 
-        The synthetic default's independent poses (written without ``--motion``): their ids
+        The synthetic independent poses (written with ``--independent``): their ids
         only space the samples.
         """
         return self.source == "synthetic" and not (

@@ -20,6 +20,7 @@ from c2f import checkpoint as ckpt
 from c2f import protocols
 from c2f.config import Config
 from c2f.data import BatchSpec, H5Source, Loader
+from c2f.data.subset import without_actions
 from c2f.evaluate import evaluate, make_inference, protocol_options, summary_scalars, test_loader
 from c2f.sharding import make_mesh, replicate, shard_batch
 from c2f.train.logger import MetricWriter
@@ -117,7 +118,9 @@ def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool
     mesh = make_mesh()
     main_process = jax.process_index() == 0
     progress = progress and main_process  # one bar per run, not one per process
-    train_source = H5Source(pathlib.Path(cfg.data.root) / cfg.data.train_file)
+    train_source = without_actions(
+        H5Source(pathlib.Path(cfg.data.root) / cfg.data.train_file), cfg.data.hold_out_actions
+    )
     test_source = H5Source(pathlib.Path(cfg.data.root) / cfg.data.test_file)
     spec = BatchSpec(
         batch_size=cfg.train.batch_size,

@@ -2,10 +2,12 @@
 
 Produces ``DIR/train.h5`` (S1, S5, S6, S7, S8) and ``DIR/test.h5`` (S9, S11) in the c2f
 format (docs/data.md), and with ``--preview`` a PNG grid of samples with their ground-truth
-skeletons. Deterministic from ``--seed``; parallel over sequences with ``--workers``. With
-``--motion`` each sequence is one continuous 50 fps motion (``data_prep/synthetic/motion.py``),
-stored every 5th frame for training and at consecutive frames for the test subjects (so that
-velocity and acceleration errors are defined); without it, independent poses (the default).
+skeletons. Deterministic from ``--seed``; parallel over sequences with ``--workers``. Each
+sequence is one continuous 50 fps motion (``data_prep/synthetic/motion.py``), stored every 5th
+frame for training and at consecutive frames for the test subjects (so that velocity and
+acceleration errors are defined); ``--independent`` draws independent poses instead (the
+default before motion). ``--spread`` widens every action's pose family towards the joint
+limits (``data_prep/synthetic/poses.py``).
 """
 
 import argparse
@@ -21,34 +23,42 @@ from data_prep.synthetic.generate import preview, write_split
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--train-poses", type=int, default=12, help="poses per train sequence")
-    p.add_argument("--test-poses", type=int, default=6, help="poses per test sequence")
+    p.add_argument("--train-poses", type=int, default=12, help="frames per train sequence")
+    p.add_argument("--test-poses", type=int, default=50, help="frames per test sequence")
     p.add_argument("--crop-res", type=int, default=256, help="stored crop side, px")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=max(1, mp.cpu_count()))
     p.add_argument("--preview", action="store_true", help="also write preview.png")
     p.add_argument(
-        "--motion",
+        "--independent",
         action="store_true",
-        help="continuous 50 fps motion per sequence instead of independent poses",
+        help="independent poses per frame instead of one continuous motion per sequence",
     )
     p.add_argument(
         "--train-frame-step",
         type=int,
         default=5,
-        help="--motion: stored frame step of the training subjects (5 as usual)",
+        help="stored 50 fps frame step of the training subjects (5 as usual)",
     )
     p.add_argument(
         "--test-frame-step",
         type=int,
         default=1,
-        help="--motion: stored frame step of the test subjects (1: consecutive)",
+        help="stored 50 fps frame step of the test subjects (1: consecutive)",
+    )
+    p.add_argument(
+        "--spread",
+        type=float,
+        default=0.25,
+        help="0: the action families' own angle ranges; 1: anything within the joint limits",
     )
     args = p.parse_args(argv)
     if args.train_poses < 1 or args.test_poses < 1 or args.crop_res < 32:
         p.error("--train-poses and --test-poses must be >= 1 and --crop-res >= 32")
     if args.train_frame_step < 1 or args.test_frame_step < 1:
         p.error("--train-frame-step and --test-frame-step must be >= 1")
+    if not 0.0 <= args.spread <= 1.0:
+        p.error(f"--spread must be in [0, 1], got {args.spread}")
     out = pathlib.Path(args.out)
     start = time.time()
     total = 0
@@ -56,9 +66,10 @@ def main(argv=None) -> int:
         ("train", TRAIN_SUBJECTS, args.train_poses, args.train_frame_step),
         ("test", TEST_SUBJECTS, args.test_poses, args.test_frame_step),
     ):
-        step = step if args.motion else 0
+        step = 0 if args.independent else step
         total += write_split(out / f"{name}.h5", subjects, poses, args.crop_res, args.seed,
-                             args.workers, vars(args), frame_step=step)  # fmt: skip
+                             args.workers, vars(args), frame_step=step,
+                             spread=args.spread)  # fmt: skip
     elapsed = time.time() - start
     print(f"wrote {total} images to {out} in {elapsed:.1f} s ({total / elapsed:.0f} images/s)")
     if args.preview:

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from c2f.geometry import box_from_joints, project, world_to_camera
 from c2f.geometry.crop import crop_matrix
 from c2f.h36m import ACTIONS, CAMERAS
+from c2f.mp4 import Mp4Writer
 from data_prep.synthetic import motion
 from data_prep.synthetic.render import random_style, render
 from data_prep.synthetic.scene import subject_cameras
@@ -43,21 +44,6 @@ def render_clip(action: str, subject: int, camera: int, frames, size: int, seed:
                     "K": K}  # fmt: skip
 
 
-def write_mp4(path, images, fps: float) -> None:
-    """Encode [T, H, W, 3] uint8 frames (even sides) as an MP4."""
-    import av
-
-    from c2f.video import _open_stream
-
-    with av.open(str(path), "w") as container:
-        stream = _open_stream(container, fps, images.shape[1:])
-        for image in images:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True, type=pathlib.Path, help="the .mp4 to write")
@@ -76,7 +62,9 @@ def main(argv=None) -> int:
                                 args.seed)  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fps = motion.FPS / args.step
-    write_mp4(args.out, images, fps)
+    with Mp4Writer(args.out, fps) as writer:
+        for image in images:
+            writer.write(image)
     np.savez(args.out.with_suffix(".npz"), fps=fps, **truth)
     boxes = [[*uv.min(0), *uv.max(0)] for uv in truth["joints_2d"]]
     args.out.with_suffix(".boxes.json").write_text(

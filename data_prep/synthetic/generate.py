@@ -35,16 +35,16 @@ def _sequence(job) -> dict:
     Independent poses at frame ids 0, 5, 10, ...; with ``frame_step`` (motion), the frames
     0, step, 2 step, ... of one continuous 50 fps motion (:mod:`data_prep.synthetic.motion`).
     """
-    subject, action, subaction, poses, crop_res, seed, frame_step = job
+    subject, action, subaction, poses, crop_res, seed, frame_step, spread = job
     a = ACTIONS.index(action)
     rng = np.random.default_rng([seed, subject, a, subaction])
     cams = subject_cameras(subject, seed)
     frames = np.arange(poses) * (frame_step or 5)
     if frame_step:
-        track = motion.sequence(action, subject, frames, rng)
+        track = motion.sequence(action, subject, frames, rng, spread)
     samples = []
     for k, frame in enumerate(frames):
-        joints_world = track[k] if frame_step else sample_pose(action, subject, rng)
+        joints_world = track[k] if frame_step else sample_pose(action, subject, rng, spread)
         for c, cam_id in enumerate(CAMERAS):
             s = render_sample(joints_world, cams[cam_id], crop_res, rng)
             s.update(subject=subject, action=a, subaction=subaction, camera=c, frame=int(frame))
@@ -53,20 +53,23 @@ def _sequence(job) -> dict:
 
 
 def write_split(path, subjects, poses: int, crop_res: int, seed: int, workers: int, args,
-                frame_step: int = 0) -> int:  # fmt: skip
+                frame_step: int = 0, spread: float = 0.0) -> int:  # fmt: skip
     """Render ``poses`` frames of each (subject, action, subaction) into ``path``.
 
-    ``frame_step`` 0: independent poses (the default dataset); N > 0: continuous motion
-    stored every N-th 50 fps frame. Returns the number of images.
+    ``frame_step`` 0: independent poses; N > 0: continuous motion stored every N-th 50 fps
+    frame (the default dataset: 5 for training, 1 for testing). ``spread``: how far poses reach
+    beyond their family (:func:`data_prep.synthetic.poses.angle_ranges`). Returns the number
+    of images.
     """
     jobs = [
-        (int(s[1:]), action, sub, poses, crop_res, seed, frame_step)
+        (int(s[1:]), action, sub, poses, crop_res, seed, frame_step, spread)
         for s in subjects
         for action in ACTIONS
         for sub in (1, 2)
     ]
     ctx = mp.get_context("spawn")
-    args = {**args, "frame_step": frame_step}  # 0: independent poses (c2f.data.H5Source)
+    # frame_step 0: independent poses (c2f.data.H5Source.independent_frames)
+    args = {**args, "frame_step": frame_step, "spread": spread}
     with DatasetWriter(path, source="synthetic", args=args, crop_res=crop_res) as writer:
         with ctx.Pool(workers) if workers > 1 else _Serial() as pool:
             bar = tqdm(total=len(jobs) * poses * 4, desc=pathlib.Path(path).name, unit="img")

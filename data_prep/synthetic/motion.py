@@ -34,7 +34,7 @@ def _eased(keys: list, t: np.ndarray) -> dict:
                             for i, a in zip(k, w)]) for name in keys[0]}  # fmt: skip
 
 
-def sequence(action: str, subject: int, frames, rng: np.random.Generator) -> np.ndarray:
+def sequence(action: str, subject: int, frames, rng: np.random.Generator, spread: float = 0.0):
     """World-frame joints [len(frames), 17, 3] (mm, z up) at the 50 fps frame ids ``frames``.
 
     Args:
@@ -42,11 +42,13 @@ def sequence(action: str, subject: int, frames, rng: np.random.Generator) -> np.
       subject: whose bone lengths.
       frames: non-negative frame ids (any order; e.g. every 5th, or consecutive).
       rng: draws the key poses, gait, path and heading.
+      spread: how far the key poses reach beyond the family towards the joint limits
+        (:func:`data_prep.synthetic.poses.angle_ranges`).
     """
     frames = np.asarray(frames)
     t = frames / FPS
     n_keys = int(np.ceil((t.max() if len(t) else 0) / KEY_SECONDS)) + 2
-    keys = [sample_angles(action, rng) for _ in range(n_keys)]
+    keys = [sample_angles(action, rng, spread) for _ in range(n_keys)]
     angles = _eased(keys, t)
     lengths = subject_bone_lengths(subject)
     heading0 = rng.uniform(0, 2 * np.pi)

@@ -3,7 +3,9 @@
 Each action is a pose family (walking gait, sitting, reaching down, arms raised, ...) given as
 ranges of a few joint angles; a pose is built by forward kinematics on a skeleton with the
 Human3.6M training subjects' mean bone lengths, scaled per subject. Angles stay inside human
-joint limits (knees and elbows bend one way, hips and shoulders within their ranges).
+joint limits (``JOINT_LIMITS``: knees and elbows bend one way, hips and shoulders within their
+ranges); ``spread`` widens every family towards those limits, so that a training set covers
+poses between and beyond the families. Headings cover the full circle.
 
 Body frame: x towards the subject's left, y forward, z up, mm, pelvis at the origin.
 """
@@ -143,12 +145,53 @@ FAMILIES: dict[str, dict[str, tuple[float, float]]] = {
 GAIT = {"WalkDog", "Walking", "WalkTogether"}
 assert set(FAMILIES) == set(ACTIONS)
 
+# Human joint limits, degrees (active range of motion, rounded; the same keys as FAMILIES).
+# Every family range lies inside them; ``spread`` widens a family towards them.
+JOINT_LIMITS: dict[str, tuple[float, float]] = {
+    "hip_flex_l": (-20, 130),
+    "hip_flex_r": (-20, 130),
+    "hip_abd_l": (-10, 45),
+    "hip_abd_r": (-10, 45),
+    "knee_l": (0, 145),
+    "knee_r": (0, 145),
+    "sh_flex_l": (-45, 175),
+    "sh_flex_r": (-45, 175),
+    "sh_abd_l": (-10, 170),
+    "sh_abd_r": (-10, 170),
+    "elbow_l": (0, 150),
+    "elbow_r": (0, 150),
+    "bend": (-25, 90),
+    "twist": (-45, 45),
+    "head_pitch": (-35, 45),
+}
+assert all(
+    JOINT_LIMITS[k][0] <= lo <= hi <= JOINT_LIMITS[k][1]
+    for family in FAMILIES.values()
+    for k, (lo, hi) in family.items()
+)
 
-def sample_angles(action: str, rng: np.random.Generator) -> dict[str, float]:
-    """Joint angles (radians) of one pose of ``action``."""
+
+def angle_ranges(action: str, spread: float = 0.0) -> dict[str, tuple[float, float]]:
+    """Degrees ``(low, high)`` of every angle of ``action``, widened by ``spread``.
+
+    ``spread`` in [0, 1] moves each end of the family's range that fraction of the way to the
+    joint limit: 0 is the family itself, 1 any pose within the joint limits.
+    """
     if action not in FAMILIES:
         raise ValueError(f"action: {action!r} is not one of {sorted(FAMILIES)}")
-    a = {k: np.deg2rad(rng.uniform(lo, hi)) for k, (lo, hi) in FAMILIES[action].items()}
+    if not 0.0 <= spread <= 1.0:
+        raise ValueError(f"spread: must be in [0, 1], got {spread}")
+    out = {}
+    for k, (lo, hi) in FAMILIES[action].items():
+        low, high = JOINT_LIMITS[k]
+        out[k] = (lo - spread * (lo - low), hi + spread * (high - hi))
+    return out
+
+
+def sample_angles(action: str, rng: np.random.Generator, spread: float = 0.0) -> dict[str, float]:
+    """Joint angles (radians) of one pose of ``action`` (``spread``: :func:`angle_ranges`)."""
+    ranges = angle_ranges(action, spread)
+    a = {k: np.deg2rad(rng.uniform(lo, hi)) for k, (lo, hi) in ranges.items()}
     if action in GAIT:
         phase = rng.uniform(0, 2 * np.pi)
         swing = np.deg2rad(rng.uniform(20, 32))
@@ -213,9 +256,9 @@ def subject_bone_lengths(subject: int) -> np.ndarray:
     return lengths
 
 
-def sample_pose(action: str, subject: int, rng: np.random.Generator) -> np.ndarray:
+def sample_pose(action: str, subject: int, rng: np.random.Generator, spread: float = 0.0):
     """[17, 3] world-frame joints (mm, z up) of one pose, feet on the floor, random heading."""
-    body = forward_kinematics(sample_angles(action, rng), subject_bone_lengths(subject))
+    body = forward_kinematics(sample_angles(action, rng, spread), subject_bone_lengths(subject))
     world = body @ _rz(rng.uniform(0, 2 * np.pi)).T
     world[:, :2] += rng.uniform(-600, 600, 2)
     world[:, 2] += 80.0 - world[[3, 6], 2].min()  # ankles ~8 cm above the floor
