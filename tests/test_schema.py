@@ -102,3 +102,51 @@ def test_h36m_converter_checks_its_output_folder_first(tmp_path, capsys):
         main(["--root", str(tmp_path), "--out", str(blocker / "out")])
     assert info.value.code == 2
     assert f"--out: {blocker / 'out'} is not a writable folder" in capsys.readouterr().err
+
+
+def test_version_2_validity_and_version_1_files_still_read(synthetic_split, tmp_path):
+    import json
+    import shutil
+
+    from c2f.data import H5Source, make_example
+    from c2f.data.augment import Augmentation
+    from c2f.geometry import DepthBins
+
+    # A version-1 file: no validity fields, no joint map; every joint reads as valid.
+    old = tmp_path / "v1.h5"
+    shutil.copy(synthetic_split, old)
+    with h5py.File(old, "a") as f:
+        del f["valid_2d"], f["valid_3d"], f.attrs["joint_sources"]
+        f.attrs["schema_version"] = 1
+    v1 = H5Source(old)
+    assert v1[3]["valid_3d"].tolist() == [1] * 17 and v1.column("valid_2d").shape == (120, 17)
+    # Version 2: a joint without 3D may hold anything finite (here z = 0: "behind the camera"
+    # would fail a 3D joint), and the example masks it, mirrored with the joints on a flip.
+    new = tmp_path / "v2.h5"
+    shutil.copy(synthetic_split, new)
+    with h5py.File(new, "a") as f:
+        assert json.loads(f.attrs["joint_sources"])[0] == "Pelvis"
+        cam = f["joints_cam"][...]
+        cam[:, 13, 2] = 0.0  # the left wrist (c2f.skeleton order)
+        f["joints_cam"][...] = cam
+        valid = f["valid_3d"][...]
+        valid[:, 13] = 0
+        f["valid_3d"][...] = valid
+    source = H5Source(new)
+    kwargs = dict(stored_res=128, input_res=64, output_res=16, depth_bins=DepthBins())
+    plain = make_example(source[0], Augmentation(), **kwargs)["mask"]
+    flipped = make_example(source[0], Augmentation(flip=True), **kwargs)["mask"]
+    assert not plain[13] and plain.sum() == 16
+    assert not flipped[16] and flipped.sum() == 16  # the left wrist became the right one
+    source.close()
+    with h5py.File(new, "a") as f:
+        valid[0, 13] = 1  # now it claims a 3D joint at z = 0
+        f["valid_3d"][...] = valid
+    with pytest.raises(DatasetError, match=r"'joints_cam': a joint at or behind .* sample\(s\) 0 "):
+        H5Source(new)
+    with h5py.File(new, "a") as f:
+        valid[0, 13] = 0
+        valid[5, 2] = 2
+        f["valid_3d"][...] = valid
+    with pytest.raises(DatasetError, match=r"'valid_3d': a value other than 0 or 1 at sample\(s\) 5"):
+        H5Source(new)

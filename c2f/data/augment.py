@@ -135,7 +135,7 @@ def make_example(
       dict with ``image`` [R, R, 3] uint8, ``coords`` [17, 3] float32 (x, y heatmap px; z bins
       at ``depth_bins.num_bins``), ``z_mm`` [17] root-relative depth, ``joints_rel_mm``
       [17, 3] root-relative camera-frame joints (mirrored in x when flipped), ``mask`` [17] bool
-      (finite and inside the volume), ``uv_input`` [17, 2] px in the input image,
+      (inside the volume, and valid in 2D and 3D: the sample's ``valid_2d``/``valid_3d``), ``uv_input`` [17, 2] px in the input image,
       ``hm_to_img`` [2, 3] affine from heatmap px to original-image px, ``intrinsics`` [4],
       ``distortion`` [5] and ``root_depth_mm`` (the root's camera-frame depth).
     """
@@ -152,14 +152,22 @@ def make_example(
         image = np.clip(image * np.asarray(aug.colour, np.float32), 0, 255).astype(np.uint8)
     uv = apply_affine(M, np.asarray(sample["joints_2d"], np.float64))
     rel = joints_cam - joints_cam[ROOT]
+    # Schema version 2: a joint is supervised only where the file has both its 2D and 3D
+    # position (and its root's 3D: depths are root-relative); version-1 files read as all ones.
+    valid = np.ones(len(uv), bool)
+    for name in ("valid_2d", "valid_3d"):
+        if name in sample:
+            valid &= np.asarray(sample[name]) > 0
+    if "valid_3d" in sample:
+        valid &= bool(sample["valid_3d"][ROOT])
     if aug.flip:
         perm = list(FLIP_PERMUTATION)
-        uv, rel = uv[perm], rel[perm] * np.array([-1.0, 1.0, 1.0])
+        uv, rel, valid = uv[perm], rel[perm] * np.array([-1.0, 1.0, 1.0]), valid[perm]
     xy = grid.rescale(uv, input_res, output_res)
     z = depth_bins.to_bins(rel[:, 2])
     coords = np.concatenate([xy, z[:, None]], axis=1)
     upper = np.array([output_res, output_res, depth_bins.num_bins]) - 0.5
-    mask = np.all((coords >= -0.5) & (coords <= upper), axis=1)
+    mask = np.all((coords >= -0.5) & (coords <= upper), axis=1) & valid
     to_heatmap = crop_matrix(
         sample["center"], float(sample["scale"]) * aug.scale, output_res, aug.rot_deg, aug.flip
     )

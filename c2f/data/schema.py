@@ -17,7 +17,8 @@ import numpy as np
 from c2f.h36m import ACTIONS, CAMERAS
 from c2f.skeleton import JOINT_NAMES, NUM_JOINTS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # version 1: no validity fields (every joint valid), no joint map
 
 # name: (dtype, per-sample shape); "image" is variable-length JPEG bytes.
 FIELDS: dict[str, tuple[str, tuple[int, ...]]] = {
@@ -36,7 +37,10 @@ FIELDS: dict[str, tuple[str, tuple[int, ...]]] = {
     "subaction": ("int16", ()),
     "camera": ("int16", ()),  # index into the file's camera_names
     "frame": ("int32", ()),  # 0-based frame index in the original video
+    "valid_2d": ("uint8", (NUM_JOINTS,)),  # 1: joints_2d holds this joint (version 2)
+    "valid_3d": ("uint8", (NUM_JOINTS,)),  # 1: joints_cam holds this joint (version 2)
 }
+VALIDITY_FIELDS = ("valid_2d", "valid_3d")  # absent from version-1 files: read as all ones
 REQUIRED_ATTRS = (
     "schema_version",
     "joint_names",
@@ -66,9 +70,20 @@ class DatasetWriter:
       args: the arguments that made the file (stored as JSON).
       crop_res: side of the stored crops, px.
       chunk: samples per HDF5 chunk.
+      action_names, camera_names: the tables that ``action`` and ``camera`` index (default
+        Human3.6M's).
+      source_joint_names: the dataset's own joint names (default: ours).
+      joint_sources: for each of our 17 joints, how it comes from the source's joints (a
+        source name, a rule such as ``"mid(left_hip, right_hip)"``, or ``""`` when the source
+        does not have it); default: the same names as ours.
     """
 
-    def __init__(self, path, *, source: str, args: dict, crop_res: int, chunk: int = 256):
+    def __init__(self, path, *, source: str, args: dict, crop_res: int, chunk: int = 256,
+                 action_names=ACTIONS, camera_names=CAMERAS, source_joint_names=None,
+                 joint_sources=None):  # fmt: skip
+        joint_sources = list(JOINT_NAMES if joint_sources is None else joint_sources)
+        if len(joint_sources) != NUM_JOINTS:
+            raise ValueError(f"joint_sources: {NUM_JOINTS} entries, got {len(joint_sources)}")
         self.path = pathlib.Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(self.path)
@@ -77,8 +92,10 @@ class DatasetWriter:
         self.file.attrs.update(
             schema_version=SCHEMA_VERSION,
             joint_names=json.dumps(JOINT_NAMES),
-            action_names=json.dumps(ACTIONS),
-            camera_names=json.dumps(CAMERAS),
+            action_names=json.dumps(list(action_names)),
+            camera_names=json.dumps(list(camera_names)),
+            source_joint_names=json.dumps(list(source_joint_names or JOINT_NAMES)),
+            joint_sources=json.dumps(joint_sources),
             source=source,
             args=json.dumps(args, default=str),
             **{CROP_RES_ATTR: int(crop_res)},
@@ -90,11 +107,15 @@ class DatasetWriter:
         self.count = 0
 
     def append(self, batch: dict) -> None:
-        """Append samples: a dict of every field with a leading sample axis of equal length."""
+        """Append samples: a dict of every field with a leading sample axis of equal length.
+
+        ``valid_2d`` and ``valid_3d`` may be left out: every joint is then valid.
+        """
+        n = len(batch["image"])
+        batch = {**{k: np.ones((n, NUM_JOINTS), np.uint8) for k in VALIDITY_FIELDS}, **batch}
         missing = set(FIELDS) - set(batch)
         if missing:
             raise ValueError(f"DatasetWriter.append: missing field(s) {sorted(missing)}")
-        n = len(batch["image"])
         for name, (kind, shape) in FIELDS.items():
             value = batch[name]
             if kind != "vlen_uint8":
@@ -188,13 +209,15 @@ def open_dataset(path) -> h5py.File:
                 f"{path}: attribute 'schema_version' is not a number "
                 f"({f.attrs['schema_version']!r})"
             ) from e
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_VERSIONS:
             raise DatasetError(
-                f"{path}: schema_version {version}, this c2f reads {SCHEMA_VERSION}; "
+                f"{path}: schema_version {version}, this c2f reads {list(READABLE_VERSIONS)}; "
                 "re-run the converter"
             )
         n = None
         for name, (_, shape) in FIELDS.items():
+            if version == 1 and name in VALIDITY_FIELDS:
+                continue
             if name not in f:
                 raise DatasetError(f"{path}: missing field {name!r}")
             if f[name].shape[1:] != shape:
@@ -210,6 +233,13 @@ def open_dataset(path) -> h5py.File:
         f.close()
         raise
     return f
+
+
+def read(f: h5py.File, name: str, rows=slice(None)) -> np.ndarray:
+    """``f[name][rows]``; a validity field of a version-1 file reads as ones."""
+    if name in VALIDITY_FIELDS and name not in f:
+        return np.ones((*np.shape(f["subject"][rows]), NUM_JOINTS), np.uint8)
+    return f[name][rows]
 
 
 def crop_res(f: h5py.File) -> int:

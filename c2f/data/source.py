@@ -5,7 +5,7 @@ import json
 import h5py
 import numpy as np
 
-from c2f.data.schema import FIELDS, DatasetError, crop_res, open_dataset
+from c2f.data.schema import FIELDS, DatasetError, crop_res, open_dataset, read
 from c2f.data.validate import validate as validate_file
 
 
@@ -56,6 +56,12 @@ class H5Source:
     def __len__(self) -> int:
         return self.num_samples
 
+    def close(self) -> None:
+        """Close this process's handle (reopened on the next access)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
     def __getstate__(self):
         state = dict(self.__dict__)
         state["_file"] = None
@@ -71,10 +77,10 @@ class H5Source:
         if not 0 <= index < self.num_samples:
             raise IndexError(f"{self.path}: sample {index} out of range [0, {self.num_samples})")
         f = self._handle()
-        return {name: f[name][index] for name in FIELDS}
+        return {name: read(f, name, index) for name in FIELDS}
 
     def column(self, name: str) -> np.ndarray:
         """A whole non-image field, e.g. ``"action"`` or ``"joints_cam"``."""
         if name not in FIELDS or name == "image":
             raise ValueError(f"column: {name!r} is not a numeric field of {self.path}")
-        return self._handle()[name][...]
+        return read(self._handle(), name)

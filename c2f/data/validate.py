@@ -16,6 +16,8 @@ import json
 import h5py
 import numpy as np
 
+from c2f.data.schema import read
+
 # A joint farther than this from the camera is no measurement (Human3.6M: < 10 m).
 MAX_JOINT_MM = 1e5
 ROWS_PER_READ = 65536  # bounded memory on the full Human3.6M file
@@ -42,9 +44,11 @@ def _attr(f: h5py.File, path, name: str, kind):
 
 def _checks(f: h5py.File, names: dict, start: int, stop: int):
     """(field, description, bad-row mask) for the rows [start, stop)."""
-    col = {k: f[k][start:stop] for k in (
+    col = {k: read(f, k, slice(start, stop)) for k in (
         "joints_cam", "joints_2d", "center", "scale", "crop_center", "crop_scale", "intrinsics",
-        "distortion", "image_size", "subject", "action", "camera")}  # fmt: skip
+        "distortion", "image_size", "subject", "action", "camera", "valid_2d",
+        "valid_3d")}  # fmt: skip
+    valid_3d = col["valid_3d"] > 0  # 2D-only joints hold no 3D: their joints_cam is not checked
     per_row = {k: v.reshape(len(v), -1) for k, v in col.items()}
     for name in ("joints_cam", "joints_2d", "center", "scale", "crop_center", "crop_scale",
                  "intrinsics", "distortion"):  # fmt: skip
@@ -52,13 +56,15 @@ def _checks(f: h5py.File, names: dict, start: int, stop: int):
     yield (
         "joints_cam",
         f"a joint farther than {MAX_JOINT_MM:.0e} mm",
-        np.any(np.abs(np.nan_to_num(per_row["joints_cam"])) > MAX_JOINT_MM, axis=1),
+        np.any((np.abs(np.nan_to_num(col["joints_cam"])) > MAX_JOINT_MM).any(-1) & valid_3d, 1),
     )
     yield (
         "joints_cam",
         "a joint at or behind the camera (z <= 0)",
-        np.any(col["joints_cam"][..., 2] <= 0, axis=1),
+        np.any((col["joints_cam"][..., 2] <= 0) & valid_3d, axis=1),
     )
+    for name in ("valid_2d", "valid_3d"):
+        yield name, "a value other than 0 or 1", np.any(col[name] > 1, axis=1)
     for name in ("scale", "crop_scale"):
         yield name, "a scale that is not positive", ~(col[name] > 0)
     yield (

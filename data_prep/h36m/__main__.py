@@ -19,7 +19,7 @@ import time
 
 from tqdm import tqdm
 
-from c2f.data.schema import FIELDS, DatasetWriter, open_dataset
+from c2f.data.schema import FIELDS, DatasetWriter, open_dataset, read
 from c2f.h36m import CAMERAS, TEST_SUBJECTS, TRAIN_SUBJECTS, canonical_action
 from data_prep.h36m.convert import Job, convert
 from data_prep.h36m.metadata import KNOWN_BAD, MetadataError, parse_metadata
@@ -61,7 +61,7 @@ def merge(parts: list[pathlib.Path], path: pathlib.Path, args) -> int:
     with DatasetWriter(path, source="h36m", args=vars(args), crop_res=args.crop_res) as w:
         for part in tqdm(parts, desc=f"merge {path.name}", unit="seq"):
             with open_dataset(part) as f:
-                w.append({name: f[name][...] for name in FIELDS})
+                w.append({name: read(f, name) for name in FIELDS})
         return w.count
 
 
