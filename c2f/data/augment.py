@@ -135,7 +135,8 @@ def make_example(
       dict with ``image`` [R, R, 3] uint8, ``coords`` [17, 3] float32 (x, y heatmap px; z bins
       at ``depth_bins.num_bins``), ``z_mm`` [17] root-relative depth, ``joints_rel_mm``
       [17, 3] root-relative camera-frame joints (mirrored in x when flipped), ``mask`` [17] bool
-      (inside the volume, and valid in 2D and 3D: the sample's ``valid_2d``/``valid_3d``), ``uv_input`` [17, 2] px in the input image,
+      (inside the volume, and valid in 2D and 3D: the sample's ``valid_2d``/``valid_3d``),
+      ``uv_input`` [17, 2] px in the input image,
       ``hm_to_img`` [2, 3] affine from heatmap px to original-image px, ``intrinsics`` [4],
       ``distortion`` [5] and ``root_depth_mm`` (the root's camera-frame depth).
     """

@@ -95,7 +95,7 @@ def preview(path, out_png, n: int = 16) -> None:
     """A grid of the first samples of a split with their ground-truth 2D skeletons."""
     from PIL import ImageDraw
 
-    from c2f.data.schema import open_dataset
+    from c2f.data.schema import open_dataset, read
     from c2f.skeleton import BONES
 
     with open_dataset(path) as f:
@@ -104,10 +104,11 @@ def preview(path, out_png, n: int = 16) -> None:
         for i in idx:
             img = Image.open(io.BytesIO(f["image"][i].tobytes())).convert("RGB")
             draw = ImageDraw.Draw(img)
-            pts = f["joints_2d"][i]
+            pts, valid = f["joints_2d"][i], read(f, "valid_2d", i)
             for a, b in BONES:
-                draw.line([tuple(pts[a]), tuple(pts[b])], fill=(255, 255, 255), width=2)
-            for p in pts:
+                if valid[a] and valid[b]:
+                    draw.line([tuple(pts[a]), tuple(pts[b])], fill=(255, 255, 255), width=2)
+            for p in pts[valid > 0]:
                 draw.ellipse([p[0] - 2, p[1] - 2, p[0] + 2, p[1] + 2], fill=(0, 0, 0))
             tiles.append(img)
     side = tiles[0].size[0]

@@ -1,0 +1,131 @@
+"""COCO person keypoints into the c2f format (2D only): ``python -m data_prep.coco``.
+
+Reads a ``person_keypoints_*.json`` (``images``, ``annotations`` with ``keypoints`` as 17
+(x, y, v) triples, ``bbox`` x, y, w, h, ``iscrowd``, ``num_keypoints``) and the images. Skipped,
+and counted in the summary: crowd annotations, people with fewer than ``--min-keypoints``
+labelled joints, and boxes whose longer side is under ``--min-box`` px.
+
+The person box: centred on the annotated ``bbox``, side ``max(w, h) + 40`` px (the margin of
+the Human3.6M box convention, docs/data.md); the stored crop is 1.5 x that, as for every source.
+
+Joints: COCO's 17 onto ours. Hips, knees, ankles, shoulders, elbows and wrists are the same
+points; the pelvis is derived as the middle of the hips (labelled when both are); COCO has no
+spine, thorax or head top, and its nose is not Human3.6M's neck/nose joint: those stay
+unlabelled. A joint is labelled where ``v > 0`` (COCO's v = 1 is labelled but occluded).
+"""
+
+import argparse
+import json
+import pathlib
+import sys
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from c2f.data.schema import DatasetWriter
+from data_prep.two_d import joint_map, map_joints, sample_2d
+
+NAMES = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
+         "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
+         "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")  # fmt: skip
+JOINT_SOURCES = joint_map({
+    "Pelvis": "mid(left_hip, right_hip)", "RHip": "right_hip", "RKnee": "right_knee",
+    "RAnkle": "right_ankle", "LHip": "left_hip", "LKnee": "left_knee", "LAnkle": "left_ankle",
+    "LShoulder": "left_shoulder", "LElbow": "left_elbow", "LWrist": "left_wrist",
+    "RShoulder": "right_shoulder", "RElbow": "right_elbow", "RWrist": "right_wrist",
+})  # fmt: skip
+BOX_MARGIN_PX = 40.0
+
+
+def read_annotations(path, min_keypoints: int = 1, min_box: float = 32.0):
+    """(people, skipped counts) of a COCO keypoints file.
+
+    Each person: ``image`` (file name), ``image_id``, ``keypoints`` [17, 3], ``bbox`` [4].
+    """
+    try:
+        data = json.loads(pathlib.Path(path).read_text())
+        images = {int(im["id"]): im["file_name"] for im in data["images"]}
+        annotations = data["annotations"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path}: not a COCO keypoints file ({e})") from e
+    for cat in data.get("categories", []):
+        if cat.get("name") == "person" and tuple(cat.get("keypoints", NAMES)) != NAMES:
+            raise ValueError(f"{path}: the person category's keypoints are not COCO's 17")
+    people, skipped = [], {"crowd": 0, "too few keypoints": 0, "box too small": 0}
+    for k, a in enumerate(annotations):
+        try:
+            kp = np.asarray(a["keypoints"], np.float64).reshape(17, 3)
+            bbox = np.asarray(a["bbox"], np.float64).reshape(4)
+            image = images[int(a["image_id"])]
+        except (KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"{path}: annotation {k}: missing or malformed field ({e})") from e
+        if a.get("iscrowd", 0):
+            skipped["crowd"] += 1
+        elif int((kp[:, 2] > 0).sum()) < min_keypoints:
+            skipped["too few keypoints"] += 1
+        elif max(bbox[2], bbox[3]) < min_box:
+            skipped["box too small"] += 1
+        else:
+            people.append({"image": image, "image_id": int(a["image_id"]), "keypoints": kp,
+                           "bbox": bbox})  # fmt: skip
+    return people, skipped
+
+
+def person_box(bbox):
+    """(centre px, side / 200) of a COCO ``bbox`` (x, y, w, h)."""
+    x, y, w, h = bbox
+    return np.array([x + w / 2, y + h / 2]), (max(w, h) + BOX_MARGIN_PX) / 200.0
+
+
+def convert(people: list[dict], images, out, crop_res: int, args: dict) -> int:
+    """Write the people into one dataset file; returns the sample count."""
+    images = pathlib.Path(images)
+    seen: dict = {}
+    with DatasetWriter(out, source="coco", args=args, crop_res=crop_res, action_names=["COCO"],
+                       camera_names=["unknown"], source_joint_names=NAMES,
+                       joint_sources=JOINT_SOURCES) as w:  # fmt: skip
+        for person in tqdm(people, desc="coco", unit="person"):
+            path = images / person["image"]
+            try:
+                image = np.asarray(Image.open(path).convert("RGB"))
+            except (OSError, ValueError) as e:
+                raise ValueError(f"{path}: image named in the annotations unreadable ({e})") from e
+            kp = person["keypoints"]
+            uv, valid = map_joints(kp[:, :2], kp[:, 2] > 0, NAMES, JOINT_SOURCES)
+            center, scale = person_box(person["bbox"])
+            s = sample_2d(image, uv, valid, center, scale, crop_res)
+            n = seen[person["image_id"]] = seen.get(person["image_id"], -1) + 1
+            # frame: the COCO image id; subaction: the person's number in that image
+            s.update(subject=0, action=0, camera=0, frame=person["image_id"], subaction=n)
+            w.append({key: [v] for key, v in s.items()})
+        return w.count
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--annot", required=True, type=pathlib.Path, help="person_keypoints_*.json")
+    p.add_argument("--images", required=True, type=pathlib.Path, help="folder of the images")
+    p.add_argument("--out", required=True, type=pathlib.Path, help="output .h5 file")
+    p.add_argument("--crop-res", type=int, default=256)
+    p.add_argument("--min-keypoints", type=int, default=1, help="labelled joints to keep one")
+    p.add_argument("--min-box", type=float, default=32.0, help="px, the box's longer side")
+    p.add_argument("--limit", type=int, help="convert only the first N people")
+    args = p.parse_args(argv)
+    try:
+        people, skipped = read_annotations(args.annot, args.min_keypoints, args.min_box)
+        print(f"{args.annot}: {len(people)} people kept; skipped: "
+              + ", ".join(f"{v} {k}" for k, v in skipped.items()))  # fmt: skip
+        if not people:
+            raise ValueError(f"{args.annot}: no person left to convert")
+        n = convert(people[: args.limit], args.images, args.out, args.crop_res,
+                    {**{k: str(v) for k, v in vars(args).items()}, "skipped": skipped})  # fmt: skip
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {n} people to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""What the 2D-only converters (MPII, COCO) share: the joint maps and one stored sample.
+
+A 2D-only sample has ``valid_3d`` all zero and ``joints_cam`` zero (a placeholder), its 2D
+joints where the source annotates them (``valid_2d``), and a nominal camera (focal length
+1.145 x the image's longer side, principal point at the centre; :mod:`c2f.person_crop`'s).
+The crop is the person box times :data:`data_prep.sample.CROP_MARGIN`, as for Human3.6M.
+"""
+
+import numpy as np
+
+from c2f.geometry import Camera
+from c2f.person_crop import NOMINAL_FOCAL_PER_PX
+from c2f.skeleton import JOINT_NAMES, NUM_JOINTS
+from data_prep.sample import make_sample
+
+
+def joint_map(rules: dict) -> list[str]:
+    """The schema's ``joint_sources`` (one entry per c2f joint) from ``{c2f name: rule}``."""
+    unknown = set(rules) - set(JOINT_NAMES)
+    if unknown:
+        raise ValueError(f"joint map: {sorted(unknown)} are not c2f joints")
+    return [rules.get(name, "") for name in JOINT_NAMES]
+
+
+def map_joints(uv, valid, source_names, sources: list[str]):
+    """Source joints onto ours: ([17, 2] px, [17] bool).
+
+    Args:
+      uv: [K, 2] the source's joints, px.
+      valid: [K] bool, annotated.
+      source_names: the source's K joint names.
+      sources: :func:`joint_map`'s entries: a source name, ``"mid(a, b)"`` (valid when both
+        are), or ``""`` (never valid).
+    """
+    index = {name: k for k, name in enumerate(source_names)}
+    out, ok = np.zeros((NUM_JOINTS, 2)), np.zeros(NUM_JOINTS, bool)
+    for j, rule in enumerate(sources):
+        if not rule:
+            continue
+        if rule.startswith("mid(") and rule.endswith(")"):
+            a, b = (index[name.strip()] for name in rule[4:-1].split(","))
+            out[j], ok[j] = (uv[a] + uv[b]) / 2, valid[a] and valid[b]
+        else:
+            out[j], ok[j] = uv[index[rule]], valid[index[rule]]
+    out[~ok] = 0.0
+    return out, ok
+
+
+def nominal_camera(width: int, height: int) -> Camera:
+    """A pinhole camera for an image of unknown intrinsics (only its 2D is used)."""
+    f = NOMINAL_FOCAL_PER_PX * max(width, height)
+    return Camera(R=np.eye(3), t=np.zeros(3), f=np.array([f, f]),
+                  c=np.array([(width - 1) / 2, (height - 1) / 2]), k=np.zeros(3),
+                  p=np.zeros(2), res_w=width, res_h=height)  # fmt: skip
+
+
+def sample_2d(image, uv, valid, center, scale: float, crop_res: int, quality: int = 90) -> dict:
+    """One stored 2D-only sample (all fields but the ids).
+
+    Args:
+      image: [H, W, 3] uint8, the original image.
+      uv: [17, 2] our joints in it, px (pixel centres at integers).
+      valid: [17] bool, the joints the source annotates.
+      center: [2] person box centre, px.
+      scale: the box side / 200.
+      crop_res: stored crop side, px.
+      quality: JPEG quality.
+    """
+    cam = nominal_camera(image.shape[1], image.shape[0])
+    s = make_sample(image, np.zeros((NUM_JOINTS, 3)), uv, np.asarray(center, float), scale,
+                    cam, crop_res, quality)  # fmt: skip
+    s["joints_2d"][~valid] = 0.0
+    s["valid_2d"] = valid.astype(np.uint8)
+    s["valid_3d"] = np.zeros(NUM_JOINTS, np.uint8)
+    return s
