@@ -20,11 +20,8 @@ import pathlib
 import sys
 
 import numpy as np
-from PIL import Image
-from tqdm import tqdm
 
-from c2f.data.schema import DatasetWriter
-from data_prep.two_d import joint_map, map_joints, sample_2d
+from data_prep.two_d import joint_map, write_people
 
 NAMES = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
          "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
@@ -80,26 +77,14 @@ def person_box(bbox):
 
 def convert(people: list[dict], images, out, crop_res: int, args: dict) -> int:
     """Write the people into one dataset file; returns the sample count."""
-    images = pathlib.Path(images)
-    seen: dict = {}
-    with DatasetWriter(out, source="coco", args=args, crop_res=crop_res, action_names=["COCO"],
-                       camera_names=["unknown"], source_joint_names=NAMES,
-                       joint_sources=JOINT_SOURCES) as w:  # fmt: skip
-        for person in tqdm(people, desc="coco", unit="person"):
-            path = images / person["image"]
-            try:
-                image = np.asarray(Image.open(path).convert("RGB"))
-            except (OSError, ValueError) as e:
-                raise ValueError(f"{path}: image named in the annotations unreadable ({e})") from e
-            kp = person["keypoints"]
-            uv, valid = map_joints(kp[:, :2], kp[:, 2] > 0, NAMES, JOINT_SOURCES)
-            center, scale = person_box(person["bbox"])
-            s = sample_2d(image, uv, valid, center, scale, crop_res)
-            n = seen[person["image_id"]] = seen.get(person["image_id"], -1) + 1
-            # frame: the COCO image id; subaction: the person's number in that image
-            s.update(subject=0, action=0, camera=0, frame=person["image_id"], subaction=n)
-            w.append({key: [v] for key, v in s.items()})
-        return w.count
+    rows = []
+    for person in people:
+        kp = person["keypoints"]
+        center, scale = person_box(person["bbox"])
+        rows.append({"image": person["image"], "uv": kp[:, :2], "valid": kp[:, 2] > 0,
+                     "center": center, "scale": scale, "frame": person["image_id"]})  # fmt: skip
+    return write_people(out, rows, images, crop_res, source="coco", args=args, names=NAMES,
+                        joint_sources=JOINT_SOURCES)  # fmt: skip
 
 
 def main(argv=None) -> int:

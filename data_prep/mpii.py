@@ -23,11 +23,8 @@ import pathlib
 import sys
 
 import numpy as np
-from PIL import Image
-from tqdm import tqdm
 
-from c2f.data.schema import DatasetWriter
-from data_prep.two_d import joint_map, map_joints, sample_2d
+from data_prep.two_d import joint_map, write_people
 
 NAMES = ("right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
          "pelvis", "thorax", "upper_neck", "head_top", "right_wrist", "right_elbow",
@@ -109,27 +106,15 @@ def person_box(center, scale: float):
 
 def convert(people: list[dict], images, out, crop_res: int, args: dict) -> int:
     """Write the people into one dataset file; returns the sample count."""
-    images = pathlib.Path(images)
-    index, seen = {}, {}  # image -> frame id; image -> people so far
-    with DatasetWriter(out, source="mpii", args=args, crop_res=crop_res, action_names=["MPII"],
-                       camera_names=["unknown"], source_joint_names=NAMES,
-                       joint_sources=JOINT_SOURCES) as w:  # fmt: skip
-        for person in tqdm(people, desc="mpii", unit="person"):
-            path = images / person["image"]
-            try:
-                image = np.asarray(Image.open(path).convert("RGB"))
-            except (OSError, ValueError) as e:
-                raise ValueError(f"{path}: image named in the annotations unreadable ({e})") from e
-            uv, valid = map_joints(person["joints"] - 1.0, person["vis"], NAMES, JOINT_SOURCES)
-            center, scale = person_box(person["center"], person["scale"])
-            s = sample_2d(image, uv, valid, center, scale, crop_res)
-            name = person["image"]
-            seen[name] = seen.get(name, -1) + 1
-            # frame: the image's number in the annotations; subaction: the person's in the image
-            s.update(subject=0, action=0, camera=0, frame=index.setdefault(name, len(index)),
-                     subaction=seen[name])  # fmt: skip
-            w.append({key: [v] for key, v in s.items()})
-        return w.count
+    frames: dict = {}  # an image's number in the annotations
+    rows = []
+    for person in people:
+        center, scale = person_box(person["center"], person["scale"])
+        rows.append({"image": person["image"], "uv": person["joints"] - 1.0,
+                     "valid": person["vis"], "center": center, "scale": scale,
+                     "frame": frames.setdefault(person["image"], len(frames))})  # fmt: skip
+    return write_people(out, rows, images, crop_res, source="mpii", args=args, names=NAMES,
+                        joint_sources=JOINT_SOURCES)  # fmt: skip
 
 
 def main(argv=None) -> int:

@@ -6,8 +6,13 @@ joints where the source annotates them (``valid_2d``), and a nominal camera (foc
 The crop is the person box times :data:`data_prep.sample.CROP_MARGIN`, as for Human3.6M.
 """
 
-import numpy as np
+import pathlib
 
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from c2f.data.schema import DatasetWriter
 from c2f.geometry import Camera
 from c2f.person_crop import NOMINAL_FOCAL_PER_PX
 from c2f.skeleton import JOINT_NAMES, NUM_JOINTS
@@ -73,3 +78,39 @@ def sample_2d(image, uv, valid, center, scale: float, crop_res: int, quality: in
     s["valid_2d"] = valid.astype(np.uint8)
     s["valid_3d"] = np.zeros(NUM_JOINTS, np.uint8)
     return s
+
+
+def write_people(out, people, images, crop_res: int, *, source: str, args: dict, names,
+                 joint_sources) -> int:  # fmt: skip
+    """Write 2D-only people into one dataset file; returns the sample count.
+
+    Args:
+      out: the dataset file to write.
+      people: dicts with ``image`` (file name under ``images``), ``uv`` [K, 2] the source's
+        joints (0-based px), ``valid`` [K] bool, ``center`` [2] px and ``scale`` of the person
+        box, and ``frame`` (the image's id).
+      images: folder of the images.
+      crop_res: stored crop side, px.
+      source: the file's ``source`` (also its one action name, upper case).
+      args: the converter's arguments, stored.
+      names: the source's K joint names.
+      joint_sources: :func:`joint_map`'s list.
+    """
+    images = pathlib.Path(images)
+    seen: dict = {}
+    with DatasetWriter(out, source=source, args=args, crop_res=crop_res,
+                       action_names=[source.upper()], camera_names=["unknown"],
+                       source_joint_names=names, joint_sources=joint_sources) as w:  # fmt: skip
+        for person in tqdm(people, desc=source, unit="person"):
+            path = images / person["image"]
+            try:
+                image = np.asarray(Image.open(path).convert("RGB"))
+            except (OSError, ValueError) as e:
+                raise ValueError(f"{path}: image named in the annotations unreadable ({e})") from e
+            uv, valid = map_joints(person["uv"], person["valid"], names, joint_sources)
+            s = sample_2d(image, uv, valid, person["center"], person["scale"], crop_res)
+            n = seen[person["frame"]] = seen.get(person["frame"], -1) + 1
+            # subaction: the person's number in the image
+            s.update(subject=0, action=0, camera=0, frame=person["frame"], subaction=n)
+            w.append({key: [v] for key, v in s.items()})
+        return w.count
