@@ -8,6 +8,20 @@
 
 Both take coordinates in voxel units of the FINEST volume (x, y heatmap px; z depth-bin
 coordinate at ``depths[-1]`` bins, :mod:`c2f.volume` convention) and a per-joint validity mask.
+
+Joints known in 2D only (MPII, COCO; ``mask_xy``) are supervised in x and y only, so that
+nothing pulls their depth anywhere:
+
+* integral L1: the mean of the x and y errors of the 3D soft-argmax (Sun et al.'s 2D term);
+* voxel MSE: the depth-averaged volume against the depth-averaged target, a 2D heatmap MSE.
+  Such a joint's coordinates carry the middle depth bin (a 2D sample's placeholder joints sit
+  at the root), so its 3D target is the Gaussian there and its depth average the 2D Gaussian
+  times the mean of the depth profile. Averaging (not summing) over depth makes the 2D term
+  equal to the 3D one whenever the error is the same at every depth, so a 2D joint weighs as
+  much as a 3D joint. Its gradient is the same at every depth of a pixel column: moving
+  activation along depth changes nothing.
+
+Both terms enter the per-example mean over joints with weight one per supervised joint.
 Joints outside the volume are masked out in addition to the given mask (a depth beyond the
 +-1 m range has no voxel to put its target in), except with the authors' targets: their Lua
 draws whatever part of the Gaussian falls inside (clipping the depth bin) and trains an absent
@@ -76,22 +90,39 @@ def stage_target(coords, shape, finest: int, target_cfg: TargetConfig):
     return gaussian_target(stage_coords, shape, target_sigmas(depth, finest, target_cfg))
 
 
-def voxel_mse(volume, target, mask):
+def _mixed_mean(err_3d, mask, err_xy, mask_xy):
+    """Mean over the joints supervised in 3D (``mask``) or in x, y only (``mask_xy``)."""
+    if mask_xy is None:
+        return _masked_mean(err_3d, mask)
+    m3 = mask > 0
+    m2 = ((mask_xy > 0) & ~m3).astype(jnp.float32)
+    m3 = m3.astype(jnp.float32)
+    total = jnp.sum(err_3d * m3) + jnp.sum(err_xy * m2)
+    return total / jnp.maximum(jnp.sum(m3) + jnp.sum(m2), 1.0)
+
+
+def voxel_mse(volume, target, mask, mask_xy=None):
     """Voxel MSE of one example's volume against its target.
 
     Args:
       volume: [J, D, H, W] predicted volume.
       target: [J, D, H, W] target (:func:`stage_target`).
       mask: [J] bool or 0/1 validity.
+      mask_xy: [J] joints supervised in x and y only (their depth-averaged volume against the
+        depth-averaged target; module docstring), or None.
 
     Returns:
       scalar float32 loss: mean over voxels, then over valid joints.
     """
-    err = jnp.mean((volume.astype(jnp.float32) - target) ** 2, axis=(1, 2, 3))
-    return _masked_mean(err, mask)
+    volume = volume.astype(jnp.float32)
+    err = jnp.mean((volume - target) ** 2, axis=(1, 2, 3))
+    err_xy = None
+    if mask_xy is not None:
+        err_xy = jnp.mean((jnp.mean(volume, axis=1) - jnp.mean(target, axis=1)) ** 2, axis=(1, 2))
+    return _mixed_mean(err, mask, err_xy, mask_xy)
 
 
-def integral_l1(volume, coords, mask, beta: float = 1.0, unit=(1.0, 1.0, 1.0)):
+def integral_l1(volume, coords, mask, beta: float = 1.0, unit=(1.0, 1.0, 1.0), mask_xy=None):
     """Integral-regression L1 of one example's volume.
 
     Args:
@@ -100,22 +131,25 @@ def integral_l1(volume, coords, mask, beta: float = 1.0, unit=(1.0, 1.0, 1.0)):
       mask: [J] validity.
       beta: soft-argmax inverse temperature.
       unit: per-axis factor applied to the error (e.g. to express it in finest-grid voxels).
+      mask_xy: [J] joints supervised in x and y only (mean of those two errors), or None.
 
     Returns:
       scalar float32 loss.
     """
     pred = soft_argmax_3d(volume, beta)
     err = jnp.abs(pred - coords) * jnp.asarray(unit, jnp.float32)
-    return _masked_mean(jnp.mean(err, axis=-1), mask)
+    return _mixed_mean(jnp.mean(err, axis=-1), mask, jnp.mean(err[:, :2], axis=-1), mask_xy)
 
 
-def stage_losses(volumes, coords, mask, loss_cfg: LossConfig, target_cfg: TargetConfig):
+def stage_losses(volumes, coords, mask, loss_cfg: LossConfig, target_cfg: TargetConfig,
+                 mask_xy=None):  # fmt: skip
     """Total training loss over the batch and its per-stage parts.
 
     Args:
       volumes: list over stages of [B, J, D_k, H, W] volumes.
       coords: [B, J, 3] coordinates in voxel units of the finest volume.
       mask: [B, J] validity (bool or 0/1).
+      mask_xy: [B, J] joints supervised in x and y only (known in 2D alone), or None.
       loss_cfg: loss mix and stage weights.
       target_cfg: Gaussian target widths.
 
@@ -128,6 +162,8 @@ def stage_losses(volumes, coords, mask, loss_cfg: LossConfig, target_cfg: Target
     batch, joints = volumes[0].shape[:2]
     coords = check_array("coords", coords, (batch, joints, 3))
     mask = check_array("mask", mask, (batch, joints), kind="mask")
+    if mask_xy is not None:
+        mask_xy = check_array("mask_xy", mask_xy, (batch, joints), kind="mask")
     finest = volumes[-1].shape[2]
     weights = loss_cfg.stage_weights or (1.0,) * len(volumes)
     if len(weights) != len(volumes):
@@ -145,13 +181,13 @@ def stage_losses(volumes, coords, mask, loss_cfg: LossConfig, target_cfg: Target
             target = jax.vmap(stage_target, (0, None, None, None))(
                 coords, shape, finest, target_cfg
             )
-            mse = jnp.mean(jax.vmap(voxel_mse)(volume, target, valid))
+            mse = jnp.mean(jax.vmap(voxel_mse)(volume, target, valid, mask_xy))
             parts[f"stage{k}/mse"] = mse
             total = total + weight * loss_cfg.mse_weight * mse
         if loss_cfg.l1_weight > 0:
             unit = (1.0, 1.0, finest / depth)
-            l1 = jax.vmap(integral_l1, (0, 0, 0, None, None))(
-                volume, stage_coords, inside, loss_cfg.softmax_beta, unit
+            l1 = jax.vmap(integral_l1, (0, 0, 0, None, None, 0))(
+                volume, stage_coords, inside, loss_cfg.softmax_beta, unit, mask_xy
             )
             parts[f"stage{k}/l1"] = jnp.mean(l1)
             total = total + weight * loss_cfg.l1_weight * jnp.mean(l1)

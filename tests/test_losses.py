@@ -120,3 +120,48 @@ def test_bad_input():
         )
     with pytest.raises(ValueError, match="mse_weight"):
         LossConfig(mse_weight=0.0, l1_weight=0.0)
+
+
+@pytest.mark.parametrize("mse, l1", [(1.0, 0.0), (0.0, 1.0)])
+def test_two_d_only_joints_get_no_gradient_through_depth(mse, l1):
+    rng = np.random.default_rng(5)
+    coords, mask = _batch(rng, b=2, j=5)
+    coords[..., 2] = (DEPTHS[-1] - 1) / 2  # a 2D sample's placeholder depth: the middle bin
+    volumes = [jnp.asarray(rng.normal(0, 1, (2, 5, d, RES, RES)), jnp.float32) for d in DEPTHS]
+    cfg = LossConfig(mse_weight=mse, l1_weight=l1)
+    none, xy = np.zeros_like(mask), np.ones_like(mask)
+
+    def loss(vols, mask_xy):
+        return stage_losses(vols, coords, none, cfg, TargetConfig(), mask_xy=mask_xy)[0]
+
+    grads = jax.grad(loss)(volumes, xy)
+    for volume, g in zip(volumes, grads):
+        g = np.asarray(g)
+        assert np.all(np.isfinite(g)) and np.abs(g).max() > 0
+        if mse:  # the same gradient at every depth of a pixel column
+            np.testing.assert_allclose(g, np.broadcast_to(g[:, :, :1], g.shape), atol=1e-9)
+        else:  # proportional to the soft-argmax weights within a column: no pull along depth
+            p = np.asarray(jax.nn.softmax(volume.reshape(2, 5, -1), -1)).reshape(g.shape)
+            ratio = g / p
+            np.testing.assert_allclose(ratio, np.broadcast_to(ratio[:, :, :1], g.shape),
+                                       rtol=1e-3, atol=1e-3 * np.abs(ratio).max())  # fmt: skip
+    # Nothing is supervised without mask_xy; with 3D joints, all-zero mask_xy changes nothing.
+    assert float(loss(volumes, None)) == 0.0
+    full = stage_losses(volumes, coords, mask, cfg, TargetConfig())[0]
+    mixed = stage_losses(volumes, coords, mask, cfg, TargetConfig(), mask_xy=xy)[0]
+    zeros = stage_losses(volumes, coords, mask, cfg, TargetConfig(), mask_xy=none)[0]
+    assert float(full) == float(mixed) == float(zeros)
+
+
+def test_two_d_terms_known_answers():
+    # L1: a sharp volume at (x, y, z) = (3, 4, 1): the 2D term is the mean x, y error only.
+    volume = jnp.full((1, 4, 8, 8), -1e4).at[0, 1, 4, 3].set(0.0)
+    target = jnp.array([[5.0, 1.0, 3.0]])
+    no, yes = jnp.array([False]), jnp.array([True])
+    assert float(integral_l1(volume, target, no, mask_xy=yes)) == pytest.approx((2 + 3) / 2)
+    assert float(integral_l1(volume, target, yes, mask_xy=yes)) == pytest.approx((2 + 3 + 2) / 3)
+    # MSE: a volume off its target by a constant e at every voxel of one pixel column.
+    target = jnp.zeros((1, 4, 8, 8))
+    volume = target.at[0, :, 2, 5].set(0.5)
+    assert float(voxel_mse(volume, target, no, mask_xy=yes)) == pytest.approx(0.25 / 64)
+    assert float(voxel_mse(volume, target, yes)) == pytest.approx(0.25 / 64)

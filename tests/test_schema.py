@@ -134,10 +134,13 @@ def test_version_2_validity_and_version_1_files_still_read(synthetic_split, tmp_
         f["valid_3d"][...] = valid
     source = H5Source(new)
     kwargs = dict(stored_res=128, input_res=64, output_res=16, depth_bins=DepthBins())
-    plain = make_example(source[0], Augmentation(), **kwargs)["mask"]
-    flipped = make_example(source[0], Augmentation(flip=True), **kwargs)["mask"]
-    assert not plain[13] and plain.sum() == 16
-    assert not flipped[16] and flipped.sum() == 16  # the left wrist became the right one
+    plain = make_example(source[0], Augmentation(), **kwargs)
+    flipped = make_example(source[0], Augmentation(flip=True), **kwargs)
+    assert not plain["mask"][13] and plain["mask"].sum() == 16
+    assert not flipped["mask"][16] and flipped["mask"].sum() == 16  # left wrist -> right one
+    # ... and supervises it in x and y alone (c2f.losses' mask_xy).
+    assert np.flatnonzero(plain["mask_xy"]).tolist() == [13]
+    assert np.flatnonzero(flipped["mask_xy"]).tolist() == [16]
     source.close()
     with h5py.File(new, "a") as f:
         valid[0, 13] = 1  # now it claims a 3D joint at z = 0

@@ -136,7 +136,8 @@ def make_example(
       at ``depth_bins.num_bins``), ``z_mm`` [17] root-relative depth, ``joints_rel_mm``
       [17, 3] root-relative camera-frame joints (mirrored in x when flipped), ``mask`` [17] bool
       (inside the volume, and valid in 2D and 3D: the sample's ``valid_2d``/``valid_3d``),
-      ``uv_input`` [17, 2] px in the input image,
+      ``mask_xy`` [17] bool (known in 2D only, inside the heatmap: supervised in x and y
+      alone, :mod:`c2f.losses`), ``uv_input`` [17, 2] px in the input image,
       ``hm_to_img`` [2, 3] affine from heatmap px to original-image px, ``intrinsics`` [4],
       ``distortion`` [5] and ``root_depth_mm`` (the root's camera-frame depth).
     """
@@ -153,22 +154,24 @@ def make_example(
         image = np.clip(image * np.asarray(aug.colour, np.float32), 0, 255).astype(np.uint8)
     uv = apply_affine(M, np.asarray(sample["joints_2d"], np.float64))
     rel = joints_cam - joints_cam[ROOT]
-    # Schema version 2: a joint is supervised only where the file has both its 2D and 3D
-    # position (and its root's 3D: depths are root-relative); version-1 files read as all ones.
-    valid = np.ones(len(uv), bool)
-    for name in ("valid_2d", "valid_3d"):
-        if name in sample:
-            valid &= np.asarray(sample[name]) > 0
-    if "valid_3d" in sample:
-        valid &= bool(sample["valid_3d"][ROOT])
+    # Schema version 2: a joint is supervised in 3D where the file has its 2D and 3D position
+    # (and its root's 3D: depths are root-relative), in x and y only where it has the 2D
+    # position alone; version-1 files read as all valid.
+    n = len(uv)
+    valid_2d = np.asarray(sample.get("valid_2d", np.ones(n)), bool)
+    valid_3d = np.asarray(sample.get("valid_3d", np.ones(n)), bool)
+    valid_3d = valid_3d & valid_3d[ROOT]
     if aug.flip:
         perm = list(FLIP_PERMUTATION)
-        uv, rel, valid = uv[perm], rel[perm] * np.array([-1.0, 1.0, 1.0]), valid[perm]
+        uv, rel = uv[perm], rel[perm] * np.array([-1.0, 1.0, 1.0])
+        valid_2d, valid_3d = valid_2d[perm], valid_3d[perm]
     xy = grid.rescale(uv, input_res, output_res)
     z = depth_bins.to_bins(rel[:, 2])
     coords = np.concatenate([xy, z[:, None]], axis=1)
     upper = np.array([output_res, output_res, depth_bins.num_bins]) - 0.5
-    mask = np.all((coords >= -0.5) & (coords <= upper), axis=1) & valid
+    inside = (coords >= -0.5) & (coords <= upper)
+    mask = np.all(inside, axis=1) & valid_2d & valid_3d
+    mask_xy = np.all(inside[:, :2], axis=1) & valid_2d & ~valid_3d
     to_heatmap = crop_matrix(
         sample["center"], float(sample["scale"]) * aug.scale, output_res, aug.rot_deg, aug.flip
     )
@@ -182,5 +185,6 @@ def make_example(
         "z_mm": rel[:, 2].astype(np.float32),
         "joints_rel_mm": rel.astype(np.float32),
         "mask": mask,
+        "mask_xy": mask_xy,
         "uv_input": uv.astype(np.float32),
     }

@@ -18,7 +18,8 @@ from c2f.losses import stage_losses
 def make_train_step(cfg: Config, graphdef):
     """``train_step(state, batch) -> (state, metrics)``, jitted, the state donated.
 
-    ``batch`` needs ``image`` (uint8), ``coords`` and ``mask`` (:class:`c2f.data.Loader`).
+    ``batch`` needs ``image`` (uint8), ``coords`` and ``mask`` (:class:`c2f.data.Loader`);
+    with ``mask_xy``, 2D-only joints are supervised in x and y (:mod:`c2f.losses`).
     ``metrics``: ``loss``, per-stage parts, ``grad_norm``, ``finite`` (all of loss and grads).
     """
 
@@ -27,7 +28,8 @@ def make_train_step(cfg: Config, graphdef):
 
         def loss_fn(model):
             volumes = model(to_float(batch["image"]))
-            return stage_losses(volumes, batch["coords"], batch["mask"], cfg.loss, cfg.targets)
+            return stage_losses(volumes, batch["coords"], batch["mask"], cfg.loss, cfg.targets,
+                                mask_xy=batch.get("mask_xy"))  # fmt: skip
 
         (loss, parts), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model)
         grad_norm = jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in jax.tree.leaves(grads)))
