@@ -34,6 +34,9 @@ class DataConfig:
         Evaluation always fails on one: replacing it would change what is measured.
       hold_out_actions: action names whose samples training never sees (e.g. to measure how
         the model does on pose families it was not trained on); evaluation reports them apart.
+      mix: other training files in every batch, ``"PATH:SHARE"`` each (e.g.
+        ``("data/mpii/train.h5:0.5",)``: half of each batch from MPII); ``train_file`` fills
+        the rest (:mod:`c2f.data.mixture`).
     """
 
     root: str = "data/synthetic"
@@ -43,6 +46,7 @@ class DataConfig:
     augment: AugmentConfig = AugmentConfig()
     bad_images: str = "skip"
     hold_out_actions: tuple[str, ...] = ()
+    mix: tuple[str, ...] = ()
 
     def __post_init__(self):
         if isinstance(self.hold_out_actions, str) or not all(

@@ -6,7 +6,9 @@ augmented with a generator seeded by ``[seed, step, slot]``. So a run resumed at
 exactly the batches an uninterrupted run would, whatever the number of workers.
 
 Workers are processes (``spawn``: jax in the parent does not survive a fork), each building
-whole batches; ``prefetch`` batches are in flight at any time.
+whole batches; ``prefetch`` batches are in flight at any time. A
+:class:`c2f.data.mixture.Mixture` source draws each batch from several files at fixed shares
+(its own rule, also deterministic in (seed, step)).
 """
 
 import collections
@@ -70,6 +72,10 @@ class Loader:
             raise ValueError(
                 f"batch_size: {spec.batch_size} exceeds the {len(source)} samples of {source.path}"
             )
+        mixed = getattr(source, "batch_size", None)
+        if mixed is not None and (mixed != spec.batch_size or not spec.shuffle):
+            raise ValueError(f"a mixture of sources makes shuffled batches of {mixed}, not "
+                             f"{spec.batch_size}")  # fmt: skip
         self.source, self.spec = source, spec
         self.workers, self.prefetch = workers, max(prefetch, workers)
 
@@ -82,6 +88,8 @@ class Loader:
     def indices(self, step: int) -> np.ndarray:
         """Sample indices of batch ``step``; an in-order last batch may be shorter."""
         n, b = len(self.source), self.spec.batch_size
+        if hasattr(self.source, "batch_indices"):
+            return self.source.batch_indices(step, self.spec.seed)
         epoch, k = divmod(step, self.steps_per_epoch)
         if not self.spec.shuffle:
             return np.arange(k * b, min((k + 1) * b, n))
@@ -120,15 +128,19 @@ class Loader:
                     break
                 except ImageDecodeError as e:
                     if spec.bad_images == "fail" or not spec.shuffle:
-                        raise ValueError(f"{self.source.path}: sample {j}: {e}") from e
+                        raise ValueError(f"{self._where(j)}: {e}") from e
                     bad += 1
-                    print(f"warning: {self.source.path}: sample {j}: {e}; skipped", flush=True)
+                    print(f"warning: {self._where(j)}: {e}; skipped", flush=True)
             else:
                 raise ValueError(f"{self.source.path}: samples {int(i)}..{j}: no decodable image")
             examples.append(ex)
         batch = _stack(examples)
         batch["bad_images"] = np.int64(bad)
         return batch
+
+    def _where(self, index: int) -> str:
+        describe = getattr(self.source, "describe", None)
+        return describe(index) if describe else f"{self.source.path}: sample {index}"
 
     def _example(self, index: int, aug: Augmentation) -> dict:
         sample = self.source[index]
@@ -137,7 +149,7 @@ class Loader:
             ex = make_example(
                 sample,
                 aug,
-                stored_res=self.source.crop_res,
+                stored_res=sample.get("crop_res", self.source.crop_res),
                 input_res=spec.input_res,
                 output_res=spec.output_res,
                 depth_bins=spec.depth_bins,
@@ -145,7 +157,7 @@ class Loader:
         except ImageDecodeError:
             raise
         except ValueError as e:
-            raise ValueError(f"{self.source.path}: sample {index}: {e}") from e
+            raise ValueError(f"{self._where(index)}: {e}") from e
         ex["index"] = np.int64(index)
         ex.update({k: sample[k] for k in _META})
         return ex

@@ -20,6 +20,7 @@ from c2f import checkpoint as ckpt
 from c2f import protocols
 from c2f.config import Config
 from c2f.data import BatchSpec, H5Source, Loader
+from c2f.data.mixture import Mixture, parse_mix
 from c2f.data.subset import without_actions
 from c2f.evaluate import evaluate, make_inference, protocol_options, summary_scalars, test_loader
 from c2f.sharding import make_mesh, replicate, shard_batch
@@ -121,6 +122,10 @@ def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool
     train_source = without_actions(
         H5Source(pathlib.Path(cfg.data.root) / cfg.data.train_file), cfg.data.hold_out_actions
     )
+    if cfg.data.mix:
+        extra = parse_mix(cfg.data.mix, cfg.train.batch_size)
+        counts = [cfg.train.batch_size - sum(c for _, c in extra), *(c for _, c in extra)]
+        train_source = Mixture([train_source, *(H5Source(p) for p, _ in extra)], counts)
     test_source = H5Source(pathlib.Path(cfg.data.root) / cfg.data.test_file)
     spec = BatchSpec(
         batch_size=cfg.train.batch_size,

@@ -1,0 +1,58 @@
+import json
+
+import numpy as np
+import pytest
+
+from c2f.data import BatchSpec, H5Source, Loader
+from c2f.data.mixture import Mixture, parse_mix
+from c2f.data.subset import without_actions
+
+
+def test_parse_mix_names_what_is_wrong():
+    assert parse_mix(("a/b.h5:0.5", "c.h5:0.25"), 8) == [("a/b.h5", 4), ("c.h5", 2)]
+    for bad, match in ((("a.h5",), "not 'PATH:SHARE'"), (("a.h5:1.5",), "not 'PATH:SHARE'"),
+                       (("a.h5:0.01",), "less than one sample"),
+                       (("a.h5:0.5", "b.h5:0.5"), "needs at least one")):  # fmt: skip
+        with pytest.raises(ValueError, match=f"data.mix: .*{match}"):
+            parse_mix(bad, 8)
+
+
+def test_mixed_batches_keep_their_shares_and_depend_on_seed_and_step(synthetic_split):
+    main = H5Source(synthetic_split)
+    other = without_actions(H5Source(synthetic_split), ("Walking",))  # 112 samples
+    mix = Mixture([main, other], [6, 2])
+    spec = BatchSpec(batch_size=8, input_res=32, output_res=8, seed=3)
+    loader = Loader(mix, spec)
+    first = loader.indices(5)
+    assert np.all(first[:6] < 120) and np.all(first[6:] >= 120)
+    assert np.array_equal(Loader(Mixture([main, other], [6, 2]), spec).indices(5), first)
+    # The small source runs through its own epochs: 56 steps cover each of its 112 samples.
+    seen = np.concatenate([loader.indices(s)[6:] for s in range(56)])
+    assert sorted(seen - 120) == list(range(112))
+    batch = loader.batch(5)
+    assert batch["image"].shape == (8, 32, 32, 3) and batch["mask_xy"].shape == (8, 17)
+    k, i = mix.locate(int(first[7]))
+    assert k == 1 and mix.describe(int(first[7])) == f"{other.path}: sample {i}"
+    with pytest.raises(ValueError, match="makes shuffled batches of 8, not 4"):
+        Loader(mix, BatchSpec(batch_size=4, input_res=32, output_res=8))
+
+
+def test_training_with_a_mixed_in_file(micro_cfg, tiny_data, tmp_path):
+    from c2f.config import apply_overrides
+    from c2f.train.loop import train
+    from tests.small import MICRO_RUN
+
+    mix = f"data.mix=({str(tiny_data / 'test.h5') + ':0.25'!r},)"
+    cfg = apply_overrides(micro_cfg, [*MICRO_RUN, "train.steps=2", mix])
+    out = train(cfg, tmp_path, progress=False)
+    assert out["step"] == 2
+    rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "train/loss" in r] == [1, 2]
+
+
+def test_the_integral_mpii_recipe_is_half_mpii():
+    from c2f.config import load_config
+
+    cfg = load_config("configs/integral_mpii.py")
+    assert parse_mix(cfg.data.mix, cfg.train.batch_size) == [("data/mpii/train.h5", 16)]
+    assert cfg.loss.l1_weight == 1.0 and cfg.loss.mse_weight == 0.0
