@@ -56,3 +56,23 @@ def test_the_integral_mpii_recipe_is_half_mpii():
     cfg = load_config("configs/integral_mpii.py")
     assert parse_mix(cfg.data.mix, cfg.train.batch_size) == [("data/mpii/train.h5", 16)]
     assert cfg.loss.l1_weight == 1.0 and cfg.loss.mse_weight == 0.0
+
+
+def test_strip_3d_makes_a_2d_only_copy_of_some_actions(synthetic_split, tmp_path, capsys):
+    from c2f.data import make_example
+    from c2f.data.augment import Augmentation
+    from c2f.geometry import DepthBins
+    from data_prep.strip_3d import main
+
+    out = tmp_path / "walk_2d.h5"
+    assert main(["--data", str(synthetic_split), "--actions", "Walking", "--out", str(out)]) == 0
+    source, original = H5Source(out), H5Source(synthetic_split)
+    walking = np.flatnonzero(original.column("action") == original.action_names.index("Walking"))
+    assert len(source) == len(walking) == 8 and source.source == "synthetic-2d"
+    assert not source.column("valid_3d").any() and source.column("valid_2d").all()
+    np.testing.assert_array_equal(source.column("joints_2d"), original.column("joints_2d")[walking])
+    ex = make_example(source[0], Augmentation(), stored_res=128, input_res=64, output_res=16,
+                      depth_bins=DepthBins())  # fmt: skip
+    assert not ex["mask"].any() and ex["mask_xy"].sum() >= 15
+    assert main(["--data", str(synthetic_split), "--actions", "Dancing", "--out", str(out)]) == 2
+    assert "--actions: ['Dancing'] not among" in capsys.readouterr().err
