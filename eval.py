@@ -51,7 +51,7 @@ def main(argv=None) -> int:
     import numpy as np
     from PIL import Image
 
-    from c2f import protocols, report, temporal
+    from c2f import mpi_inf_3dhp, protocols, report, temporal
     from c2f.checkpoint import load_model
     from c2f.data import DatasetError, H5Source
     from c2f.evaluate import evaluate, make_inference, protocol_options, test_loader
@@ -61,11 +61,13 @@ def main(argv=None) -> int:
     try:
         which = "best" if args.best else "last"
         cfg, graphdef, state, meta = load_model(args.workdir, step=args.checkpoint, which=which)
-        protocol = protocols.get(args.protocol or cfg.train.protocol)
-        if args.all_frames:  # e.g. a test split converted with --test-frame-step 1
-            protocol = dataclasses.replace(protocol, frame_every=1)
         data = pathlib.Path(args.data or pathlib.Path(cfg.data.root) / cfg.data.test_file)
         source = H5Source(data)
+        benchmark = source.source == "mpi_inf_3dhp"  # its own protocol, unless one is named
+        protocol = protocols.get(args.protocol or ("mpi-inf-3dhp" if benchmark
+                                                   else cfg.train.protocol))  # fmt: skip
+        if args.all_frames:  # e.g. a test split converted with --test-frame-step 1
+            protocol = dataclasses.replace(protocol, frame_every=1)
         loader, indices = test_loader(cfg, source, every=args.every, protocol=protocol,
                                       workers=args.workers)  # fmt: skip
         flip = "coords" if args.flip and protocol.flip == "none" else None
@@ -87,6 +89,14 @@ def main(argv=None) -> int:
         extra, info = temporal.evaluation_rows(result["pred_mm"], result["joints_rel_mm"],
                                                columns, source.action_names, smooth=args.smooth,
                                                causal=args.causal)  # fmt: skip
+    if benchmark:
+        rows = mpi_inf_3dhp.evaluation_rows(
+            result["pred_mm"],
+            result["joints_rel_mm"],
+            columns["subject"],
+            source.args.get("sequences"),
+        )
+        extra = {**rows, **extra}
     if source.independent_frames:
         note = ("The samples are independent poses (synthetic, written with --independent): "
                 "no velocity or acceleration rows.")  # fmt: skip

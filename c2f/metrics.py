@@ -65,19 +65,24 @@ def pa_mpjpe(pred, gt):
     )
 
 
-def pck3d(pred, gt, threshold: float = 150.0):
-    """[N, J, 3] x 2 -> [N] fraction of joints within ``threshold`` after root alignment."""
+def pck3d(pred, gt, threshold: float = 150.0, joints=None):
+    """[N, J, 3] x 2 -> [N] fraction of joints within ``threshold`` after root alignment.
+
+    ``joints``: the indices counted (e.g. MPI-INF-3DHP's 14), after aligning at the root.
+    """
     pred, gt = _check_pair(pred, gt)
-    return jax.vmap(lambda p, g: jnp.mean(_root_aligned_errors(p, g) <= threshold))(pred, gt)
+    pick = jnp.arange(pred.shape[1]) if joints is None else jnp.asarray(joints)
+    return jax.vmap(lambda p, g: jnp.mean(_root_aligned_errors(p, g)[pick] <= threshold))(pred, gt)
 
 
-def auc3d(pred, gt, max_threshold: float = 150.0, step: float = 5.0):
+def auc3d(pred, gt, max_threshold: float = 150.0, step: float = 5.0, joints=None):
     """[N, J, 3] x 2 -> [N] area under the PCK curve, thresholds 0..max_threshold by step."""
     pred, gt = _check_pair(pred, gt)
     thresholds = jnp.arange(0.0, max_threshold + step / 2, step)
+    pick = jnp.arange(pred.shape[1]) if joints is None else jnp.asarray(joints)
 
     def one(p, g):
-        err = _root_aligned_errors(p, g)
+        err = _root_aligned_errors(p, g)[pick]
         return jnp.mean(err[None, :] <= thresholds[:, None])
 
     return jax.vmap(one)(pred, gt)
@@ -101,23 +106,29 @@ class ActionTable:
 
 
 def per_action(values, actions) -> ActionTable:
-    """Aggregate a per-sample metric by Human3.6M action.
+    """Aggregate a per-sample metric by action.
 
     Args:
       values: [N] per-sample values (e.g. :func:`mpjpe` in mm).
-      actions: [N] action names; sub-action suffixes and the release's aliases are accepted
-        ("WalkDog 1", "TakingPhoto").
+      actions: [N] action names. Human3.6M's, with sub-action suffixes and the release's
+        aliases ("WalkDog 1", "TakingPhoto"), come in the paper's column order; when any name
+        is not a Human3.6M action (another dataset's activities), the names are kept as they
+        are, in order of first appearance.
 
     Raises:
-      ValueError: on an unknown action, a length mismatch or no samples.
+      ValueError: on a length mismatch or no samples.
     """
     values = np.asarray(check_array("values", values, (None,)), np.float64)
-    actions = [canonical_action(str(a)) for a in np.asarray(actions).reshape(-1)]
+    raw = [str(a) for a in np.asarray(actions).reshape(-1)]
+    try:
+        actions, order = [canonical_action(a) for a in raw], ACTIONS
+    except ValueError:
+        actions, order = raw, list(dict.fromkeys(raw))
     if len(actions) != len(values):
         raise ValueError(f"actions: {len(actions)} names for {len(values)} values")
     if not len(values):
         raise ValueError("values: no samples to aggregate")
     names = np.array(actions)
-    table = {a: float(values[names == a].mean()) for a in ACTIONS if np.any(names == a)}
+    table = {a: float(values[names == a].mean()) for a in order if np.any(names == a)}
     frames = {a: int(np.sum(names == a)) for a in table}
     return ActionTable(table, frames, float(values.mean()), float(np.mean(list(table.values()))))

@@ -13,6 +13,8 @@
 * ``p2-s11``: the integral-regression / 3DMPPE Protocol 2: PA-MPJPE on S11 only, every 64th
   frame (convert the test subjects with ``data_prep.h36m --also-every 64`` to have them),
   ground-truth root, the run's decoding, averaged over actions.
+* ``mpi-inf-3dhp``: MPI-INF-3DHP's PCK3D and AUC (:mod:`c2f.mpi_inf_3dhp`) on every frame of
+  a file from ``data_prep.mpi_inf_3dhp``; chosen by ``eval.py`` for such files.
 
 A protocol narrows the samples of a test file with :func:`select` and fixes the options of the
 evaluation step; ``definition`` is printed above every table.
@@ -41,7 +43,7 @@ class Protocol:
     Attributes:
       name: the preset's name.
       definition: one paragraph printed above the table.
-      subjects: test subjects (numbers n of "S<n>") to keep.
+      subjects: test subjects (numbers n of "S<n>") to keep; empty: every subject.
       frame_every: keep samples whose 0-based frame index is a multiple of this.
       decode: "soft", "hard" (refined argmax), "argmax" (voxel centres) or None: the run's.
       flip: "none", "coords" (average decoded coordinates) or "volumes" (average volumes).
@@ -100,6 +102,19 @@ PROTOCOLS = {
         frame_every=64,
         metric="pa_mpjpe",
     ),
+    "mpi-inf-3dhp": Protocol(
+        name="mpi-inf-3dhp",
+        definition=(
+            "Protocol 'mpi-inf-3dhp' (Mehta et al. 2017): every frame of the file (the "
+            "converter keeps the test set's valid frames); ground-truth root depth; the run's "
+            "decoding; PCK3D at 150 mm and AUC over 0-150 mm on 14 joints after root "
+            "alignment (c2f.mpi_inf_3dhp), per sequence and scene; MPJPE (mm) per activity, "
+            "headline = mean over all frames."
+        ),
+        subjects=(),
+        frame_every=1,
+        average="frames",
+    ),
 }
 
 
@@ -123,7 +138,8 @@ def select(protocol: Protocol, subject, frame, path: str = "test file") -> np.nd
       ValueError: when no sample qualifies, naming the file and what was looked for.
     """
     subject, frame = np.asarray(subject), np.asarray(frame)
-    keep = np.isin(subject, protocol.subjects) & (frame % protocol.frame_every == 0)
+    chosen = np.isin(subject, protocol.subjects) if protocol.subjects else subject >= 0
+    keep = chosen & (frame % protocol.frame_every == 0)
     indices = np.flatnonzero(keep)
     if not len(indices):
         subjects = ", ".join(f"S{s}" for s in protocol.subjects)

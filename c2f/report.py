@@ -16,6 +16,9 @@ PAPER_P1_MM = {
 LEGEND = "Avg: mean of the per-action means; Weighted: mean over all frames."
 
 
+SUMMARY = ("Avg", "Weighted")  # the last columns of every table
+
+
 def _row(table: ActionTable | dict) -> dict:
     if isinstance(table, ActionTable):
         return {**table.per_action, "Avg": table.mean_over_actions, "Weighted": table.weighted}
@@ -26,7 +29,8 @@ def markdown(rows: dict) -> str:
     """A Markdown table: one row per entry of ``rows`` (name -> ActionTable or {column: mm})."""
     rows = {name: _row(t) for name, t in rows.items()}
     actions = [a for a in ACTIONS if any(a in r for r in rows.values())]
-    columns = [*actions, "Avg", "Weighted"]
+    others = [c for r in rows.values() for c in r if c not in ACTIONS and c not in SUMMARY]
+    columns = [*actions, *dict.fromkeys(others), *SUMMARY]
     heads = [ACTION_ABBREVIATIONS.get(c, c) for c in columns]
     lines = ["| | " + " | ".join(heads) + " |", "|---|" + "---:|" * len(columns)]
     for name, r in rows.items():

@@ -4,37 +4,12 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from c2f.data import H5Source
 from c2f.geometry import apply_affine, crop_matrix
 from c2f.skeleton import JOINT_NAMES
 from data_prep import coco, mpii
-
-
-def _crop_pixels_follow_the_original(source, images_dir, names_of_frames):
-    """Every stored crop is PIL's bilinear affine warp of its original image, and a warp
-    shifted by one crop pixel fits worse (the geometry, not only the content, is right)."""
-    import io
-
-    for i in range(len(source)):
-        s = source[i]
-        res = source.crop_res
-        A = crop_matrix(s["crop_center"], float(s["crop_scale"]), res)
-        original = Image.open(images_dir / names_of_frames[i]).convert("RGB")
-        stored = np.asarray(Image.open(io.BytesIO(s["image"].tobytes())), np.float64)
-
-        def error(dx, dy, A=A, original=original, stored=stored, res=res):
-            # PIL samples pixel centres at +0.5, ours at integers.
-            to_crop = np.array([[1, 0, 0.5 + dx], [0, 1, 0.5 + dy], [0, 0, 1]]) @ np.vstack(
-                [A, [0, 0, 1]]) @ np.array([[1, 0, -0.5], [0, 1, -0.5], [0, 0, 1]])  # fmt: skip
-            M = tuple(np.linalg.inv(to_crop)[:2].ravel())
-            warped = original.transform((res, res), Image.AFFINE, M, Image.BILINEAR)
-            return np.abs(stored - np.asarray(warped, np.float64))[8:-8, 8:-8].mean()
-
-        here = error(0, 0)
-        shifted = min(error(dx, dy) for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)))
-        assert here < 8.0 and here < 0.6 * shifted, (i, here, shifted)  # JPEG at quality 90
+from tests.crop_check import crop_pixels_follow_the_original
 
 
 def test_mpii_json_and_mat_give_the_same_people_on_the_person(shared_data, tmp_path):
@@ -69,7 +44,7 @@ def test_mpii_json_and_mat_give_the_same_people_on_the_person(shared_data, tmp_p
         np.testing.assert_allclose(s["center"], person["center"] - 1 + [0, 15 * person["scale"]],
                                    atol=1e-3)  # fmt: skip
         assert s["scale"] == pytest.approx(1.25 * person["scale"], rel=1e-6)
-    _crop_pixels_follow_the_original(source, folder, [p["image"] for p in people])
+    crop_pixels_follow_the_original(source, folder, [p["image"] for p in people])
     # The official release's struct, written from the same people (plus a test image without
     # joints), reads back as the same people.
     point = [("id", "O"), ("x", "O"), ("y", "O"), ("is_visible", "O")]
@@ -127,4 +102,4 @@ def test_coco_skips_what_it_says_and_derives_the_pelvis(shared_data, tmp_path, c
                                        atol=1e-3)  # fmt: skip
         assert s["valid_2d"][rhip] == (kp[12, 2] > 0)
         assert not s["valid_2d"][JOINT_NAMES.index("Head")]
-    _crop_pixels_follow_the_original(source, folder, [p["image"] for p in people])
+    crop_pixels_follow_the_original(source, folder, [p["image"] for p in people])

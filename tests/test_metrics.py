@@ -101,7 +101,8 @@ def test_bad_input(poses):
     bad[0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="pred.*NaN"):
         metrics.mpjpe(bad, gt)
-    with pytest.raises(ValueError, match="action"):
-        metrics.per_action(np.ones(2), ["Directions", "Dancing"])
+    # Another dataset's activities are kept as named, in order of first appearance.
+    other = metrics.per_action(np.array([1.0, 2.0, 4.0]), ["Sports", "Sitting x", "Sports"])
+    assert other.per_action == {"Sports": 2.5, "Sitting x": 2.0} and other.weighted == 7 / 3
     with pytest.raises(ValueError, match="actions"):
         metrics.per_action(np.ones(2), ["Directions"])

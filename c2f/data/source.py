@@ -47,8 +47,10 @@ class H5Source:
         """True when the frame ids do not order a video.
 
         The synthetic independent poses (written with ``--independent``): their ids
-        only space the samples.
+        only space the samples; MPII's and COCO's ids number still images.
         """
+        if self.source in ("mpii", "coco"):
+            return True
         return self.source == "synthetic" and not (
             self.args.get("frame_step") or self.args.get("motion")
         )

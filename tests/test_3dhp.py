@@ -1,0 +1,117 @@
+"""MPI-INF-3DHP: the converter on the real samples, the official test-set layout, the metrics."""
+
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+
+from c2f.data import H5Source
+from c2f.geometry import apply_affine, crop_matrix
+from c2f.mpi_inf_3dhp import EVAL_JOINTS, evaluation_rows
+from c2f.skeleton import JOINT_NAMES
+from data_prep import mpi_inf_3dhp as M
+from tests.crop_check import crop_pixels_follow_the_original
+
+
+@pytest.fixture(scope="module")
+def samples(shared_data):
+    return shared_data / "mmpose_3dhp_samples"
+
+
+def test_preprocessed_samples_convert_with_their_cameras(samples, tmp_path):
+    for split in ("train", "test"):
+        people = M.read_npz(samples / f"test_3dhp_{split}.npz",
+                            M.load_cameras(samples / f"cameras_{split}.pkl"))  # fmt: skip
+        for s in people:  # the camera projects the 3D joints onto the 2D ones
+            cam, X = s["camera"], s["joints_cam"]
+            assert np.abs(cam.f * X[:, :2] / X[:, 2:] + cam.c - s["uv"]).max() < 3.0
+        out = tmp_path / f"{split}.h5"
+        assert M.main(["--npz", str(samples / f"test_3dhp_{split}.npz"), "--cameras",
+                       str(samples / f"cameras_{split}.pkl"), "--images", str(samples),
+                       "--out", str(out), "--crop-res", "96"]) == 0  # fmt: skip
+        source = H5Source(out)
+        assert source.args["sequences"] == ("S" if split == "train" else "TS")
+        raw = np.load(samples / f"test_3dhp_{split}.npz")
+        for i, s in enumerate(people):
+            stored = source[i]
+            # 3DHP's root (14) is our pelvis, its head top (0) our head; metres -> mm.
+            np.testing.assert_allclose(stored["joints_cam"][0], 1000 * raw["S"][i, 14, :3],
+                                       rtol=1e-6)  # fmt: skip
+            np.testing.assert_allclose(stored["joints_cam"][JOINT_NAMES.index("Head")],
+                                       1000 * raw["S"][i, 0, :3], rtol=1e-6)  # fmt: skip
+            A = crop_matrix(stored["crop_center"], float(stored["crop_scale"]), 96)
+            np.testing.assert_allclose(stored["joints_2d"], apply_affine(A, s["uv"]), atol=1e-3)
+            assert stored["valid_3d"].all() and tuple(stored["image_size"]) == (2048, 2048)
+        assert sorted(source.column("subject")) == sorted(s["subject"] for s in people)
+        crop_pixels_follow_the_original(source, samples, [s["image"] for s in people])
+
+
+def test_the_official_test_set_layout(samples, tmp_path):
+    # TS1 as the release lays it out (annot_data.mat is MATLAB 7.3 = HDF5), three frames of
+    # which the middle one is not valid; the annotation of the real TS1 frame for each.
+    real = M.read_npz(samples / "test_3dhp_test.npz", M.load_cameras(samples / "cameras_test.pkl"))
+    raw = np.load(samples / "test_3dhp_test.npz")
+    ts1 = tmp_path / "TS1"
+    (ts1 / "imageSequence").mkdir(parents=True)
+    for i in (1, 2, 3):
+        shutil.copy(samples / "TS1_002001.jpg", ts1 / "imageSequence" / f"img_{i:06d}.jpg")
+    with h5py.File(ts1 / "annot_data.mat", "w") as f:
+        f["annot2"] = np.repeat(raw["part"][:1, None, :, :2], 3, 0)
+        f["univ_annot3"] = np.repeat(1000 * raw["S"][:1, None, :, :3], 3, 0)
+        f["valid_frame"] = np.array([[1], [0], [1]])
+        f["activity_annotation"] = np.array([[3], [3], [6]])
+    got = M.read_test_set(tmp_path, M.load_cameras(samples / "cameras_test.pkl"), (1,))
+    assert [g["frame"] for g in got] == [0, 2] and [g["subject"] for g in got] == [1, 1]
+    assert [M.ACTIVITIES[g["activity"]] for g in got] == ["Sitting", "Sports"]
+    np.testing.assert_allclose(got[0]["joints_cam"], real[0]["joints_cam"], rtol=1e-6)
+    out = tmp_path / "ts.h5"
+    assert (
+        M.main(
+            [
+                "--test-set",
+                str(tmp_path),
+                "--cameras",
+                str(samples / "cameras_test.pkl"),
+                "--out",
+                str(out),
+                "--crop-res",
+                "64",
+            ]
+        )
+        == 2
+    )  # TS2..TS6 are missing
+    n = M.convert(got, tmp_path, out, 64, {})
+    assert n == 2 and H5Source(out).action_names[2] == "Sitting"
+
+
+def test_pck_and_auc_known_answers():
+    rng = np.random.default_rng(0)
+    gt = rng.normal(0, 300, (4, 17, 3))
+    pred = gt.copy()
+    off = np.zeros((4, 17, 3))
+    off[:, list(EVAL_JOINTS[:7]), 0] = 99.0  # 7 joints 99 mm off, 7 joints 199 mm off
+    off[:, list(EVAL_JOINTS[7:]), 0] = 199.0
+    pred += off
+    rows = evaluation_rows(pred, gt, [1, 1, 5, 3])
+    assert rows["PCK3D@150mm (%)"] == pytest.approx(
+        {"TS1": 50.0, "TS3": 50.0, "TS5": 50.0, "GS": 50.0, "noGS": 50.0, "Outdoor": 50.0,
+         "All": 50.0})  # fmt: skip
+    # Thresholds 0, 5, ..., 150: the 99 mm joints pass at 11 of the 31 (100 and up).
+    assert rows["AUC (%)"]["All"] == pytest.approx(100 * 0.5 * 11 / 31)
+    assert rows["MPJPE, 14 joints (mm)"]["TS5"] == pytest.approx(149.0)
+    assert list(evaluation_rows(pred[:2], gt[:2], [4, 8], "S")["AUC (%)"]) == ["S4", "S8", "All"]
+
+
+def test_eval_on_a_3dhp_file_prints_the_benchmark(samples, micro_run, tmp_path, capsys):
+    import eval as eval_cli
+
+    out = tmp_path / "ts.h5"
+    assert M.main(["--npz", str(samples / "test_3dhp_test.npz"), "--cameras",
+                   str(samples / "cameras_test.pkl"), "--images", str(samples), "--out",
+                   str(out), "--crop-res", "64"]) == 0  # fmt: skip
+    assert eval_cli.main(["--workdir", str(micro_run), "--data", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "Protocol 'mpi-inf-3dhp'" in text and "| PCK3D@150mm (%) |" in text
+    header = next(line for line in text.splitlines() if line.startswith("| |"))
+    assert "TS1 | TS2 | GS" in header and "Unknown" in header
