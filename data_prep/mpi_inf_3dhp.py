@@ -13,8 +13,15 @@ Two inputs:
   visibility, ``S`` [N, 17, 4] camera-frame metres + visibility), with its camera file
   (``S{n}_Seq{m}_Cam{c}`` or ``TS{n}``: ``f``, ``c``, ``w``, ``h``).
 
-The training sequences' own format (``annot.mat``, ``camera.calibration``, videos) is not read
-yet. Joints: 3DHP's 17 in their order (head top, neck, shoulders, elbows, wrists, hips, knees,
+* ``--train ROOT [--subjects 1 2 ...] [--cameras-used 0 1 2 ...] [--step 10]``: the training
+  sequences, ``ROOT/S{n}/Seq{m}/annot.mat`` (MATLAB 5, read with scipy: cell arrays
+  ``annot2`` [frames, 28 x 2] px and ``annot3`` [frames, 28 x 3] camera-frame mm, one cell
+  per camera), ``camera.calibration`` (the text file: per camera ``intrinsic`` and
+  ``extrinsic`` 4 x 4, row-major) and the videos ``imageSequence/video_{c}.avi``, every
+  ``--step``-th frame decoded with PyAV. The 28 joints go to 3DHP's 17 as in the benchmark's
+  own code (``TRAIN_TO_17``).
+
+Joints: 3DHP's 17 in their order (head top, neck, shoulders, elbows, wrists, hips, knees,
 ankles, root, spine, head) onto ours; every joint has 2D and 3D. The person box follows the
 Human3.6M convention (the 2D joints' bounding box, side ``max(w, h) + 40`` px). ``subject`` is
 n of ``S{n}`` or ``TS{n}`` (the file's ``args["sequences"]`` says which: a file holds training
@@ -24,6 +31,7 @@ has none). The image size stored is the frame's own (the training camera file's 
 """
 
 import argparse
+import itertools
 import pathlib
 import pickle
 import re
@@ -48,6 +56,10 @@ ACTIVITIES = ("Standing/Walking", "Exercising", "Sitting", "Reaching/Crouching",
               "Sports", "Miscellaneous", "Unknown")  # fmt: skip
 TEST_SEQUENCES = tuple(range(1, 7))
 SCENES = {"GS": (1, 2), "noGS": (3, 4), "Outdoor": (5, 6)}  # the test set's backgrounds
+# 3DHP's 17 from the training annotations' 28 joints (spine3, spine4, spine2, spine, pelvis,
+# neck, head, head_top, left clavicle, shoulder, elbow, wrist, hand, right clavicle, ..., left
+# hip, knee, ankle, foot, toe, right hip, ...).
+TRAIN_TO_17 = (7, 5, 14, 15, 16, 9, 10, 11, 23, 24, 25, 18, 19, 20, 4, 3, 6)
 _NAME = re.compile(r"^(?:S(\d+)_Seq(\d+)_Cam(\d+)|TS(\d+))_(\d+)\.\w+$")
 
 
@@ -124,22 +136,85 @@ def read_test_set(root, cameras: dict, sequences=TEST_SEQUENCES) -> list[dict]:
     return out
 
 
-def convert(samples: list[dict], images, out, crop_res: int, args: dict) -> int:
-    """Write the samples into one dataset file; returns the sample count."""
+def read_calibration(path) -> dict:
+    """``{camera number: Camera}`` from a sequence's ``camera.calibration`` (mm, px)."""
+    cams, current, size = {}, None, (2048, 2048)
+    try:
+        for line in pathlib.Path(path).read_text().splitlines():
+            key, _, rest = line.strip().partition(" ")
+            values = rest.split()
+            if key in ("name", "camera"):
+                current = int(values[0])
+            elif key == "size":
+                size = (int(values[0]), int(values[1]))
+            elif key == "intrinsic":
+                K = np.asarray(values, np.float64).reshape(4, 4)
+            elif key == "extrinsic":
+                E = np.asarray(values, np.float64).reshape(4, 4)
+                R, t = E[:3, :3], E[:3, 3]
+                cams[current] = Camera(R=R, t=-R.T @ t, f=K[[0, 1], [0, 1]], c=K[:2, 2],
+                                       k=np.zeros(3), p=np.zeros(2), res_w=size[0],
+                                       res_h=size[1])  # fmt: skip
+    except (OSError, ValueError, TypeError, NameError, IndexError) as e:
+        raise ValueError(f"{path}: not a 3DHP camera.calibration ({e})") from e
+    if not cams:
+        raise ValueError(f"{path}: no camera found")
+    return cams
+
+
+def read_sequence(seq_dir, subject: int, cameras_used, step: int):
+    """Yield every ``step``-th frame of the listed cameras of one training sequence.
+
+    The frames are decoded as they are asked for (``image`` holds the array, not a file
+    name), so a whole sequence never sits in memory.
+    """
+    from scipy.io import loadmat
+
+    from c2f.video import read_frames
+
+    seq_dir = pathlib.Path(seq_dir)
+    try:
+        annot = loadmat(str(seq_dir / "annot.mat"))
+        annot2, annot3 = annot["annot2"].reshape(-1), annot["annot3"].reshape(-1)
+    except (OSError, ValueError, KeyError) as e:
+        raise ValueError(f"{seq_dir / 'annot.mat'}: not a 3DHP annotation ({e})") from e
+    cams = read_calibration(seq_dir / "camera.calibration")
+    for c in cameras_used:
+        if c >= len(annot3) or c not in cams:
+            raise ValueError(f"{seq_dir}: no camera {c} (annot.mat has {len(annot3)})")
+        uv = np.asarray(annot2[c], np.float64).reshape(-1, 28, 2)[:, TRAIN_TO_17]
+        xyz = np.asarray(annot3[c], np.float64).reshape(-1, 28, 3)[:, TRAIN_TO_17]
+        video = seq_dir / "imageSequence" / f"video_{c}.avi"
+        for i, frame in read_frames(video, step):
+            if i >= len(xyz):
+                break
+            yield {"image": frame, "camera": cams[c], "frame": i, "subject": subject,
+                   "camera_index": c, "uv": _ours(uv[i]), "joints_cam": _ours(xyz[i]),
+                   "activity": len(ACTIVITIES) - 1, "split": "train"}  # fmt: skip
+
+
+def convert(samples, images, out, crop_res: int, args: dict, sequences: str = "TS") -> int:
+    """Write the samples (any iterable) into one dataset file; returns the sample count.
+
+    ``sequences``: "TS" (test sequences) or "S" (training); every sample must be of that kind.
+    """
     images = pathlib.Path(images)
-    kinds = {s["split"] for s in samples}
-    if len(kinds) > 1:
-        raise ValueError("training (S*) and test (TS*) samples: convert them into separate files")
-    args = {**args, "sequences": "TS" if kinds == {"test"} else "S"}
+    kind = "test" if sequences == "TS" else "train"
+    args = {**args, "sequences": sequences}
     with DatasetWriter(out, source="mpi_inf_3dhp", args=args, crop_res=crop_res,
                        action_names=ACTIVITIES, camera_names=[str(c) for c in range(14)],
                        source_joint_names=NAMES, joint_sources=JOINT_SOURCES) as w:  # fmt: skip
         for s in tqdm(samples, desc="mpi_inf_3dhp", unit="img"):
-            path = images / s["image"]
-            try:
-                frame = np.asarray(Image.open(path).convert("RGB"))
-            except (OSError, ValueError) as e:
-                raise ValueError(f"{path}: image named in the annotations unreadable ({e})") from e
+            if s["split"] != kind:
+                raise ValueError("training (S*) and test (TS*) samples: convert them apart")
+            if isinstance(s["image"], np.ndarray):  # a decoded video frame
+                frame = s["image"]
+            else:
+                path = images / s["image"]
+                try:
+                    frame = np.asarray(Image.open(path).convert("RGB"))
+                except (OSError, ValueError) as e:
+                    raise ValueError(f"{path}: image in the annotations unreadable ({e})") from e
             center, scale = box_from_joints(s["uv"])
             sample = make_sample(frame, s["joints_cam"], s["uv"], center, scale, s["camera"],
                                  crop_res, 90)  # fmt: skip
@@ -154,24 +229,41 @@ def main(argv=None) -> int:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--test-set", type=pathlib.Path, help="folder with TS1..TS6")
     src.add_argument("--npz", type=pathlib.Path, help="a preprocessed .npz")
-    p.add_argument("--cameras", required=True, type=pathlib.Path, help="camera .pkl")
+    src.add_argument("--train", type=pathlib.Path, help="folder with S1..S8/Seq1..2")
+    p.add_argument("--cameras", type=pathlib.Path, help="camera .pkl (--test-set, --npz)")
+    p.add_argument("--subjects", type=int, nargs="+", default=list(range(1, 9)))
+    p.add_argument("--cameras-used", type=int, nargs="+", default=[0, 1, 2, 4, 5, 6, 7, 8],
+                   help="--train: cameras (default: the 8 at chest height)")  # fmt: skip
+    p.add_argument("--step", type=int, default=10, help="--train: every N-th video frame")
     p.add_argument("--images", type=pathlib.Path, help="image folder (default: --test-set)")
     p.add_argument("--out", required=True, type=pathlib.Path, help="output .h5 file")
     p.add_argument("--crop-res", type=int, default=256)
     args = p.parse_args(argv)
     try:
-        cameras = load_cameras(args.cameras)
-        if args.test_set:
-            samples = read_test_set(args.test_set, cameras)
+        sequences = "TS"
+        if args.train:
+            if args.step < 1:
+                raise ValueError("--step: must be >= 1")
+            sequences = "S"
+            samples = itertools.chain.from_iterable(
+                read_sequence(args.train / f"S{n}" / f"Seq{seq}", n, args.cameras_used, args.step)
+                for n in args.subjects for seq in (1, 2)
+            )  # fmt: skip
+        elif args.cameras is None:
+            raise ValueError("--cameras: needed with --test-set and --npz")
+        elif args.test_set:
+            samples = read_test_set(args.test_set, load_cameras(args.cameras))
         else:
-            samples = read_npz(args.npz, cameras)
-        if not samples:
+            samples = read_npz(args.npz, load_cameras(args.cameras))
+            if samples and samples[0]["split"] == "train":
+                sequences = "S"
+        if isinstance(samples, list) and not samples:
             raise ValueError("no valid frame to convert")
-        images = args.images or args.test_set
+        images = args.images or args.test_set or args.train
         if images is None:
             raise ValueError("--images: needed with --npz")
         n = convert(samples, images, args.out, args.crop_res,
-                    {k: str(v) for k, v in vars(args).items()})  # fmt: skip
+                    {k: str(v) for k, v in vars(args).items()}, sequences)  # fmt: skip
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

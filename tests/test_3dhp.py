@@ -115,3 +115,101 @@ def test_eval_on_a_3dhp_file_prints_the_benchmark(samples, micro_run, tmp_path, 
     assert "Protocol 'mpi-inf-3dhp'" in text and "| PCK3D@150mm (%) |" in text
     header = next(line for line in text.splitlines() if line.startswith("| |"))
     assert "TS1 | TS2 | GS" in header and "Unknown" in header
+
+
+def test_a_training_sequence_from_annot_mat_calibration_and_video(samples, tmp_path):
+    import pickle
+
+    import av
+    from scipy.io import savemat
+
+    from c2f.geometry import world_to_camera
+
+    with open(samples / "cameras_train.pkl", "rb") as f:
+        real = pickle.load(f)["S1_Seq1_Cam0"]
+    R, T = np.asarray(real["R"]), 1000 * np.asarray(real["T"]).reshape(3)
+    seq = tmp_path / "S1" / "Seq1"
+    (seq / "imageSequence").mkdir(parents=True)
+    lines = []
+    for c in (0, 1):
+        K = np.array([[300.0 + c, 0, 128, 0], [0, 300, 127, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
+        E = np.eye(4)
+        E[:3, :3], E[:3, 3] = R, T
+        lines += [f"name          {c}", "  sensor      10 10", "  size        256 256",
+                  "  animated    0", "  intrinsic   " + " ".join(map(str, K.ravel())),
+                  "  extrinsic   " + " ".join(map(str, E.ravel())), "  radial      0"]  # fmt: skip
+    (seq / "camera.calibration").write_text("Fitting camera parameters...\n" + "\n".join(lines))
+    cams = M.read_calibration(seq / "camera.calibration")
+    point = np.array([100.0, -200.0, 300.0])
+    # (R is orthonormal to the file's 7 digits: a centre and back costs ~1e-3 mm)
+    np.testing.assert_allclose(world_to_camera(cams[1], point[None])[0], R @ point + T, atol=1e-2)
+    assert cams[1].f[0] == 301.0 and tuple(cams[0].c) == (128.0, 127.0)
+    # 5 frames per camera; joint k of the 28 sits at x = k mm, so the mapping is visible.
+    rng = np.random.default_rng(0)
+    xyz = np.concatenate([rng.normal(0, 300, (5, 28, 2)), rng.uniform(3000, 4000, (5, 28, 1))], -1)
+    xyz[..., 0] = np.arange(28)
+    uv = 300 * xyz[..., :2] / xyz[..., 2:] + [128, 127]
+    cell = np.empty((2, 1), object)
+    cell[0, 0] = cell[1, 0] = xyz.reshape(5, -1)
+    cell2 = np.empty((2, 1), object)
+    cell2[0, 0] = cell2[1, 0] = uv.reshape(5, -1)
+    savemat(seq / "annot.mat", {"annot3": cell, "annot2": cell2})
+    for c in (0, 1):
+        with av.open(str(seq / "imageSequence" / f"video_{c}.avi"), "w") as container:
+            stream = container.add_stream("mpeg4", rate=25)
+            stream.width, stream.height, stream.pix_fmt = 256, 256, "yuv420p"
+            for t in range(5):
+                image = np.full((256, 256, 3), 40 * t, np.uint8)
+                for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+    got = list(M.read_sequence(seq, 1, [0, 1], step=2))
+    assert [(g["camera_index"], g["frame"]) for g in got] == [(0, 0), (0, 2), (0, 4), (1, 0),
+                                                               (1, 2), (1, 4)]  # fmt: skip
+    # Our pelvis is 3DHP's root, the 28's pelvis (4); our head top the 28's head_top (7).
+    assert (
+        got[1]["joints_cam"][0, 0] == 4 and got[1]["joints_cam"][JOINT_NAMES.index("Head"), 0] == 7
+    )
+    assert (
+        M.main(
+            [
+                "--train",
+                str(tmp_path),
+                "--subjects",
+                "1",
+                "--cameras-used",
+                "1",
+                "--step",
+                "2",
+                "--out",
+                str(tmp_path / "train.h5"),
+                "--crop-res",
+                "64",
+            ]
+        )
+        == 2
+    )
+    (tmp_path / "S1" / "Seq2").symlink_to(seq)  # the converter reads Seq1 and Seq2
+    assert (
+        M.main(
+            [
+                "--train",
+                str(tmp_path),
+                "--subjects",
+                "1",
+                "--cameras-used",
+                "1",
+                "--step",
+                "2",
+                "--out",
+                str(tmp_path / "train.h5"),
+                "--crop-res",
+                "64",
+            ]
+        )
+        == 0
+    )
+    source = H5Source(tmp_path / "train.h5")
+    assert len(source) == 6 and source.args["sequences"] == "S"
+    assert set(source.column("camera")) == {1} and list(source.column("frame")[:3]) == [0, 2, 4]
