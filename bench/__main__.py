@@ -164,6 +164,7 @@ def main(argv=None) -> int:
         help="network of the deploy section (jax2onnx is slow on the paper's)",
     )
     p.add_argument("--video-config", default="configs/demo.py", help="network of --sections video")
+    p.add_argument("--video-frames", type=int, default=100, help="frames of --sections video")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     p.add_argument("--calls", type=int, default=2, help="timed calls per contender per round")
     p.add_argument("--no-compile", action="store_true", help="skip torch.compile")
@@ -203,7 +204,8 @@ def main(argv=None) -> int:
     if "video" in args.sections:
         from bench import video
 
-        rows = interleave(video.contenders(args.video_config, args.out / "video"), args.rounds, 1)
+        clip = video.contenders(args.video_config, args.out / "video", args.video_frames)
+        rows = interleave(clip, args.rounds, 1)
         print_rows(rows)
         results["rows"] += rows
     if "overhead" in args.sections:

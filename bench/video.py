@@ -1,7 +1,8 @@
 """The video command's speed beside the Predictor's throughput (``--sections video``).
 
-A synthetic walking clip (``data_prep.synthetic.clip``, 256 px, 100 frames at 25 fps) is posed
-by a random-weight network of ``--video-config`` (speed does not depend on the weights):
+A synthetic walking clip (``data_prep.synthetic.clip``, 256 px, ``--video-frames`` frames at
+25 fps) is posed by a random-weight network of ``--video-config`` (speed does not depend on
+the weights):
 
 * the Predictor alone on the decoded frames held in memory, batches of 8, with boxes;
 * the video command's two passes: decode + predict, then decode + draw + encode;
@@ -15,10 +16,8 @@ import numpy as np
 
 from bench.harness import Contender
 
-FRAMES = 100
 
-
-def contenders(config: str, out: pathlib.Path) -> list:
+def contenders(config: str, out: pathlib.Path, frames: int = 100) -> list:
     from flax import nnx
 
     from bench.models import load
@@ -31,23 +30,23 @@ def contenders(config: str, out: pathlib.Path) -> list:
 
     out.mkdir(parents=True, exist_ok=True)
     clip = out / "clip.mp4"
-    images, truth = render_clip("Walking", 9, 0, np.arange(0, 2 * FRAMES, 2), 256, 0)
+    images, truth = render_clip("Walking", 9, 0, np.arange(0, 2 * frames, 2), 256, 0)
     with Mp4Writer(clip, 25.0) as writer:
         for image in images:
             writer.write(image)
     boxes = [[*uv.min(0), *uv.max(0)] for uv in truth["joints_2d"]]
     (out / "clip.boxes.json").write_text(json.dumps(np.asarray(boxes).tolist()))
-    frames = [f for _, f in video.read_frames(clip)]  # decoded once, as the Predictor row sees
+    decoded = [f for _, f in video.read_frames(clip)]  # decoded once, for the Predictor row
 
     cfg = load(config, "float32")
     model = C2FPose(cfg.model, rngs=nnx.Rngs(0))
     model.eval()
     predictor = Predictor(cfg, *nnx.split(model))
-    group = f"video, {pathlib.Path(config).stem}, {FRAMES} frames of 256 px"
+    group = f"video, {pathlib.Path(config).stem}, {frames} frames of 256 px"
 
     def predictor_only():
-        for s in range(0, FRAMES, 8):
-            predictor(np.stack(frames[s : s + 8]), boxes=boxes[s : s + 8])
+        for s in range(0, frames, 8):
+            predictor(np.stack(decoded[s : s + 8]), boxes=boxes[s : s + 8])
 
     def predict_pass():
         return video.predict(predictor, clip, 1, 8, lambda i: boxes[i], None)[0]
@@ -65,8 +64,8 @@ def contenders(config: str, out: pathlib.Path) -> list:
         video.write_video(clip, out / "posed.mp4", j, 25.0)
 
     return [
-        Contender("Predictor, batch 8 (frames in memory)", predictor_only, FRAMES, group=group),
-        Contender("video: decode + predict", predict_pass, FRAMES, group=group),
-        Contender("video: decode + draw + encode", draw_pass, FRAMES, group=group),
-        Contender("video command (all, savgol)", command, FRAMES, group=group),
+        Contender("Predictor, batch 8 (frames in memory)", predictor_only, frames, group=group),
+        Contender("video: decode + predict", predict_pass, frames, group=group),
+        Contender("video: decode + draw + encode", draw_pass, frames, group=group),
+        Contender("video command (all, savgol)", command, frames, group=group),
     ]
