@@ -5,6 +5,8 @@ trained run: the input crop with the predicted (coloured) and ground-truth (whit
 then the 3D skeletons (prediction coloured, ground truth grey) seen from the front and the side.
 """
 
+import functools
+
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -36,13 +38,28 @@ def draw_2d(image: np.ndarray, uv, gt_uv=None, width: int = 2) -> np.ndarray:
     return np.asarray(img)
 
 
+@functools.lru_cache(maxsize=8)
+def _panel_background(size: int) -> np.ndarray:
+    """The 3D panel without skeletons (text costs most of a panel's drawing: made once)."""
+    panel = Image.new("RGB", (2 * size, size), (250, 250, 250))
+    draw = ImageDraw.Draw(panel)
+    for view in (0, 1):
+        draw.line([(view * size, 0), (view * size, size)], fill=(180, 180, 180))
+        draw.text(
+            (view * size + 4, 4), "front (x, y)" if view == 0 else "side (z, y)", fill=(0, 0, 0)
+        )
+    background = np.asarray(panel)
+    background.flags.writeable = False
+    return background
+
+
 def draw_3d(pred_mm, gt_mm=None, size: int = 256, extent_mm: float = 1100.0) -> np.ndarray:
     """Front (x-y) and side (z-y) orthographic views of root-relative skeletons.
 
     Returns:
       [size, 2 * size, 3] uint8.
     """
-    panel = Image.new("RGB", (2 * size, size), (250, 250, 250))
+    panel = Image.fromarray(_panel_background(size).copy())
     draw = ImageDraw.Draw(panel)
     scale = size / (2 * extent_mm)
 
@@ -51,10 +68,6 @@ def draw_3d(pred_mm, gt_mm=None, size: int = 256, extent_mm: float = 1100.0) -> 
         return (view * size + size / 2 + h * scale, size / 2 + p[1] * scale)
 
     for view in (0, 1):
-        draw.line([(view * size, 0), (view * size, size)], fill=(180, 180, 180))
-        draw.text(
-            (view * size + 4, 4), "front (x, y)" if view == 0 else "side (z, y)", fill=(0, 0, 0)
-        )
         for joints, colour in ((gt_mm, (150, 150, 150)), (pred_mm, None)):
             if joints is None:
                 continue
