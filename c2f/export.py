@@ -51,16 +51,14 @@ def predictor_function(cfg, graphdef, state, *, decode: str, flip: str):
       (fn, meta): ``fn(image, hm_to_img, intrinsics, distortion) -> (uv, pred_mm,
       joints_mm)``; ``meta`` what a runtime needs to know about it.
     """
-    import jax
-
     from c2f.inference import Inference
 
     inference = Inference(cfg, graphdef, state, decode=decode, flip=flip)
-    leaves = [np.asarray(x) for x in jax.device_get(inference._leaves)]
+    run = inference.with_constant_weights()
 
     def fn(image, hm_to_img, intrinsics, distortion):
         batch = dict(zip(INPUT_NAMES, (image, hm_to_img, intrinsics, distortion)))
-        out = inference._run(leaves, batch)
+        out = run(batch)
         return tuple(out[k] for k in OUTPUTS)
 
     meta = {

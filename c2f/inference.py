@@ -18,6 +18,7 @@ and a batch dict:
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from c2f.protocols import check_decode
 from c2f.reconstruct import reconstruct
@@ -127,6 +128,14 @@ class Inference:
             "joints_mm": joints,
             "pred_mm": joints - joints[:, ROOT : ROOT + 1],
         }
+
+    def with_constant_weights(self):
+        """The unjitted function ``batch -> outputs`` with the weights as host constants.
+
+        For exporters (:mod:`c2f.export`), which trace it once and keep the weights inside.
+        """
+        leaves = [np.asarray(x) for x in jax.device_get(self._leaves)]
+        return lambda batch: self._run(leaves, batch)
 
     def __call__(self, batch: dict) -> dict:
         """Run on a batch (see the module docstring); extra keys are ignored.
