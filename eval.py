@@ -63,6 +63,8 @@ def main(argv=None) -> int:
         cfg, graphdef, state, meta = load_model(args.workdir, step=args.checkpoint, which=which)
         data = pathlib.Path(args.data or pathlib.Path(cfg.data.root) / cfg.data.test_file)
         source = H5Source(data)
+        if not source.column("valid_3d").any():
+            raise ValueError(f"{data}: a 2D-only file (no joint has 3D): nothing to evaluate")
         benchmark = source.source == "mpi_inf_3dhp"  # its own protocol, unless one is named
         protocol = protocols.get(args.protocol or ("mpi-inf-3dhp" if benchmark
                                                    else cfg.train.protocol))  # fmt: skip

@@ -72,7 +72,8 @@ def test_mpii_json_and_mat_give_the_same_people_on_the_person(shared_data, tmp_p
         mpii.read_json(bad)
 
 
-def test_coco_skips_what_it_says_and_derives_the_pelvis(shared_data, tmp_path, capsys):
+def test_coco_skips_what_it_says_and_derives_the_pelvis(shared_data, tmp_path, capsys,
+                                                        micro_run):  # fmt: skip
     folder = shared_data / "mmpose_2d_samples" / "coco"
     annot = folder / "test_coco.json"
     people, skipped = coco.read_annotations(annot)
@@ -103,3 +104,8 @@ def test_coco_skips_what_it_says_and_derives_the_pelvis(shared_data, tmp_path, c
         assert s["valid_2d"][rhip] == (kp[12, 2] > 0)
         assert not s["valid_2d"][JOINT_NAMES.index("Head")]
     crop_pixels_follow_the_original(source, folder, [p["image"] for p in people])
+    # Evaluating a 2D-only file is refused, naming it.
+    import eval as eval_cli
+
+    assert eval_cli.main(["--workdir", str(micro_run), "--data", str(out)]) == 2
+    assert "coco.h5: a 2D-only file" in capsys.readouterr().err
