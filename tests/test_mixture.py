@@ -37,17 +37,27 @@ def test_mixed_batches_keep_their_shares_and_depend_on_seed_and_step(synthetic_s
         Loader(mix, BatchSpec(batch_size=4, input_res=32, output_res=8))
 
 
-def test_training_with_a_mixed_in_file(micro_cfg, tiny_data, tmp_path):
+def test_training_with_a_mixed_in_file_and_a_held_out_action(micro_cfg, tiny_data, tmp_path,
+                                                               capsys):  # fmt: skip
     from c2f.config import apply_overrides
     from c2f.train.loop import train
     from tests.small import MICRO_RUN
 
     mix = f"data.mix=({str(tiny_data / 'test.h5') + ':0.25'!r},)"
-    cfg = apply_overrides(micro_cfg, [*MICRO_RUN, "train.steps=2", mix])
+    held = "data.hold_out_actions=('Walking', 'Sitting')"
+    cfg = apply_overrides(micro_cfg, [*MICRO_RUN, "train.steps=2", mix, held])
     out = train(cfg, tmp_path, progress=False)
     assert out["step"] == 2
     rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows if "train/loss" in r] == [1, 2]
+    # Evaluation reports the held-out actions apart (text and JSON).
+    import eval as eval_cli
+
+    assert eval_cli.main(["--workdir", str(tmp_path)]) == 0
+    assert "held out of training (2 actions, 16 samples): MPJPE" in capsys.readouterr().out
+    (report,) = (tmp_path / "eval").glob("*.json")
+    groups = json.loads(report.read_text())["groups"]
+    assert groups["trained on"]["samples"] == 104 and len(groups["trained on"]["actions"]) == 13
 
 
 def test_the_integral_mpii_recipe_is_half_mpii():
