@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 
-from data_prep.two_d import joint_map, write_people
+from data_prep.two_d import add_arguments, joint_map, write_people
 
 NAMES = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
          "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
@@ -89,13 +89,9 @@ def convert(people: list[dict], images, out, crop_res: int, args: dict) -> int:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--annot", required=True, type=pathlib.Path, help="person_keypoints_*.json")
-    p.add_argument("--images", required=True, type=pathlib.Path, help="folder of the images")
-    p.add_argument("--out", required=True, type=pathlib.Path, help="output .h5 file")
-    p.add_argument("--crop-res", type=int, default=256)
+    add_arguments(p, "person_keypoints_*.json")
     p.add_argument("--min-keypoints", type=int, default=1, help="labelled joints to keep one")
     p.add_argument("--min-box", type=float, default=32.0, help="px, the box's longer side")
-    p.add_argument("--limit", type=int, help="convert only the first N people")
     args = p.parse_args(argv)
     try:
         people, skipped = read_annotations(args.annot, args.min_keypoints, args.min_box)

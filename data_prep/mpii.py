@@ -24,7 +24,7 @@ import sys
 
 import numpy as np
 
-from data_prep.two_d import joint_map, write_people
+from data_prep.two_d import add_arguments, joint_map, write_people
 
 NAMES = ("right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
          "pelvis", "thorax", "upper_neck", "head_top", "right_wrist", "right_elbow",
@@ -119,13 +119,9 @@ def convert(people: list[dict], images, out, crop_res: int, args: dict) -> int:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--annot", required=True, type=pathlib.Path, help="the .mat release or JSON")
-    p.add_argument("--images", required=True, type=pathlib.Path, help="folder of the images")
-    p.add_argument("--out", required=True, type=pathlib.Path, help="output .h5 file")
+    add_arguments(p, "the release's .mat or the JSON form")
     p.add_argument("--split", choices=("train", "test"), default="train",
                    help="the .mat's img_train images, or the others")  # fmt: skip
-    p.add_argument("--crop-res", type=int, default=256)
-    p.add_argument("--limit", type=int, help="convert only the first N people")
     args = p.parse_args(argv)
     try:
         if args.annot.suffix == ".mat":

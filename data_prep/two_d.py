@@ -114,3 +114,12 @@ def write_people(out, people, images, crop_res: int, *, source: str, args: dict,
             s.update(subject=0, action=0, camera=0, frame=person["frame"], subaction=n)
             w.append({key: [v] for key, v in s.items()})
         return w.count
+
+
+def add_arguments(parser, annot_help: str) -> None:
+    """Add the 2D converters' common options (annotations, images, output, crop side, limit)."""
+    parser.add_argument("--annot", required=True, type=pathlib.Path, help=annot_help)
+    parser.add_argument("--images", required=True, type=pathlib.Path, help="the images' folder")
+    parser.add_argument("--out", required=True, type=pathlib.Path, help="output .h5 file")
+    parser.add_argument("--crop-res", type=int, default=256, help="stored crop side, px")
+    parser.add_argument("--limit", type=int, help="convert only the first N people")
