@@ -11,6 +11,9 @@ host-side numpy.
   least-squares sense (Umeyama 1991). Reflections are not allowed.
 * :func:`pck3d`: fraction of joints within 150 mm after root alignment; :func:`auc3d`: the mean
   PCK over thresholds 0, 5, ..., 150 mm (Mehta et al. 2017).
+* Over time, on one sequence of consecutive frames (numpy, :mod:`c2f.temporal`, re-exported
+  here): :func:`velocity_error` (MPJVE, mm/frame), :func:`acceleration_error` (VIBE/TCMR,
+  mm/frame^2) and :func:`acceleration` of a prediction alone.
 """
 
 import dataclasses
@@ -22,6 +25,10 @@ import numpy as np
 from c2f.checks import check_array
 from c2f.h36m import ACTIONS, canonical_action
 from c2f.skeleton import ROOT
+from c2f.temporal import acceleration, acceleration_error, velocity_error
+
+__all__ = ["ActionTable", "acceleration", "acceleration_error", "auc3d", "mpjpe", "pa_mpjpe",
+           "pck3d", "per_action", "procrustes_align", "velocity_error"]  # fmt: skip
 
 
 def _check_pair(pred, gt):
