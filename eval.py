@@ -86,11 +86,12 @@ def main(argv=None) -> int:
                       make_mesh(), root=options["root"], pictures=picks)  # fmt: skip
     columns = {k: source.column(k)[result["index"]]
                for k in ("subject", "action", "subaction", "camera", "frame")}  # fmt: skip
-    extra, info = {}, {}
+    timed, info = {}, {}
     if not source.independent_frames:
-        extra, info = temporal.evaluation_rows(result["pred_mm"], result["joints_rel_mm"],
+        timed, info = temporal.evaluation_rows(result["pred_mm"], result["joints_rel_mm"],
                                                columns, source.action_names, smooth=args.smooth,
                                                causal=args.causal)  # fmt: skip
+    extra = dict(timed)
     if benchmark:
         rows = mpi_inf_3dhp.evaluation_rows(
             result["pred_mm"],
@@ -100,9 +101,9 @@ def main(argv=None) -> int:
         )
         extra = {**rows, **extra}
     if source.independent_frames:
-        note = ("The samples are independent poses (synthetic, written with --independent): "
-                "no velocity or acceleration rows.")  # fmt: skip
-    elif extra:
+        note = ("The frame ids do not order a video (independent synthetic poses or still "
+                "images): no velocity or acceleration rows.")  # fmt: skip
+    elif timed:
         note = (
             f"Temporal rows: {info['runs']} runs of consecutive evaluated frames (step "
             f"{info['frame_step']} frames of the video), never across a run's ends."

@@ -9,7 +9,6 @@ the weights):
 * the whole command (both passes and the Savitzky-Golay filter), as ``python -m c2f.video``.
 """
 
-import json
 import pathlib
 
 import numpy as np
@@ -26,7 +25,7 @@ def contenders(config: str, out: pathlib.Path, frames: int = 100) -> list:
     from c2f.model import C2FPose
     from c2f.mp4 import Mp4Writer
     from c2f.predictor import Predictor
-    from data_prep.synthetic.clip import render_clip
+    from data_prep.synthetic.clip import person_boxes, render_clip
 
     out.mkdir(parents=True, exist_ok=True)
     clip = out / "clip.mp4"
@@ -34,8 +33,7 @@ def contenders(config: str, out: pathlib.Path, frames: int = 100) -> list:
     with Mp4Writer(clip, 25.0) as writer:
         for image in images:
             writer.write(image)
-    boxes = [[*uv.min(0), *uv.max(0)] for uv in truth["joints_2d"]]
-    (out / "clip.boxes.json").write_text(json.dumps(np.asarray(boxes).tolist()))
+    boxes = person_boxes(truth["joints_2d"])
     decoded = [f for _, f in video.read_frames(clip)]  # decoded once, for the Predictor row
 
     cfg = load(config, "float32")

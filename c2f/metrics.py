@@ -58,10 +58,18 @@ def procrustes_align(pred, gt):
     return scale * p @ rot.T + mu_g
 
 
-def mpjpe(pred, gt):
-    """Protocol 1: [N, J, 3] x 2 -> [N] mean root-aligned joint error."""
+def _joints(pred, joints):
+    return jnp.arange(pred.shape[1]) if joints is None else jnp.asarray(joints)
+
+
+def mpjpe(pred, gt, joints=None):
+    """Protocol 1: [N, J, 3] x 2 -> [N] mean root-aligned joint error.
+
+    ``joints``: the indices averaged (default all), after aligning at the root.
+    """
     pred, gt = _check_pair(pred, gt)
-    return jax.vmap(lambda p, g: _root_aligned_errors(p, g).mean())(pred, gt)
+    pick = _joints(pred, joints)
+    return jax.vmap(lambda p, g: _root_aligned_errors(p, g)[pick].mean())(pred, gt)
 
 
 def pa_mpjpe(pred, gt):
@@ -78,7 +86,7 @@ def pck3d(pred, gt, threshold: float = 150.0, joints=None):
     ``joints``: the indices counted (e.g. MPI-INF-3DHP's 14), after aligning at the root.
     """
     pred, gt = _check_pair(pred, gt)
-    pick = jnp.arange(pred.shape[1]) if joints is None else jnp.asarray(joints)
+    pick = _joints(pred, joints)
     return jax.vmap(lambda p, g: jnp.mean(_root_aligned_errors(p, g)[pick] <= threshold))(pred, gt)
 
 
@@ -86,7 +94,7 @@ def auc3d(pred, gt, max_threshold: float = 150.0, step: float = 5.0, joints=None
     """[N, J, 3] x 2 -> [N] area under the PCK curve, thresholds 0..max_threshold by step."""
     pred, gt = _check_pair(pred, gt)
     thresholds = jnp.arange(0.0, max_threshold + step / 2, step)
-    pick = jnp.arange(pred.shape[1]) if joints is None else jnp.asarray(joints)
+    pick = _joints(pred, joints)
 
     def one(p, g):
         err = _root_aligned_errors(p, g)[pick]

@@ -36,11 +36,8 @@ def evaluation_rows(pred, gt, subjects, sequences: str | None = "TS") -> dict:
     values = {
         "PCK3D@150mm (%)": 100 * np.asarray(metrics.pck3d(pred, gt, 150.0, EVAL_JOINTS)),
         "AUC (%)": 100 * np.asarray(metrics.auc3d(pred, gt, 150.0, 5.0, EVAL_JOINTS)),
+        "MPJPE, 14 joints (mm)": np.asarray(metrics.mpjpe(pred, gt, EVAL_JOINTS)),
     }
-    aligned = (np.asarray(pred) - np.asarray(pred)[:, :1]) - (
-        np.asarray(gt) - np.asarray(gt)[:, :1]
-    )
-    values["MPJPE, 14 joints (mm)"] = np.linalg.norm(aligned[:, EVAL_JOINTS], axis=-1).mean(-1)
     groups = {f"{sequences}{n}": subjects == n for n in sorted(set(subjects.tolist()))}
     if sequences == "TS":
         for scene, members in SCENES.items():

@@ -93,12 +93,19 @@ def check_boxes(boxes, n: int, width: int, height: int) -> list:
     return [tuple(b) for b in boxes]
 
 
+def nominal_K(width: int, height: int) -> np.ndarray:
+    """[3, 3] intrinsics of a Human3.6M-like camera for an image whose own are unknown.
+
+    Focal length 1.145 x the longer side, principal point at the centre.
+    """
+    f = NOMINAL_FOCAL_PER_PX * max(width, height)
+    return np.array([[f, 0, (width - 1) / 2], [0, f, (height - 1) / 2], [0, 0, 1]])
+
+
 def check_K(K, n: int, width: int, height: int) -> np.ndarray:
     """[n, 3, 3] intrinsics; a nominal Human3.6M-like camera when None."""
     if K is None:
-        f = NOMINAL_FOCAL_PER_PX * max(width, height)
-        nominal = np.array([[f, 0, (width - 1) / 2], [0, f, (height - 1) / 2], [0, 0, 1]])
-        return np.repeat(nominal[None], n, axis=0)
+        return np.repeat(nominal_K(width, height)[None], n, axis=0)
     K = np.asarray(K, np.float64)
     if K.shape == (3, 3):
         K = np.repeat(K[None], n, axis=0)

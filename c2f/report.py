@@ -77,6 +77,8 @@ def action_groups(result: dict, action_names, held_out) -> dict:
     """
     import numpy as np
 
+    from c2f.metrics import per_action
+
     names = np.asarray([action_names[int(a)] for a in result["action"]])
     held = np.isin(names, list(held_out))
     groups = {}
@@ -86,10 +88,9 @@ def action_groups(result: dict, action_names, held_out) -> dict:
         actions = sorted(set(names[mask]))
         group = {"actions": actions, "samples": int(mask.sum())}
         for key in ("mpjpe", "pa_mpjpe"):
-            values = np.asarray(result[key])
-            group[f"{key}_mm"] = float(values[mask].mean())
-            per_action = [values[names == a].mean() for a in actions]
-            group[f"{key}_actions_mm"] = float(np.mean(per_action))
+            table = per_action(np.asarray(result[key])[mask], names[mask])
+            group[f"{key}_mm"] = table.weighted
+            group[f"{key}_actions_mm"] = table.mean_over_actions
         groups[label] = group
     return groups
 

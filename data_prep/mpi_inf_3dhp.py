@@ -55,7 +55,6 @@ JOINT_SOURCES = [NAMES[k] for k in TO_OURS]
 ACTIVITIES = ("Standing/Walking", "Exercising", "Sitting", "Reaching/Crouching", "On the floor",
               "Sports", "Miscellaneous", "Unknown")  # fmt: skip
 TEST_SEQUENCES = tuple(range(1, 7))
-SCENES = {"GS": (1, 2), "noGS": (3, 4), "Outdoor": (5, 6)}  # the test set's backgrounds
 # 3DHP's 17 from the training annotations' 28 joints (spine3, spine4, spine2, spine, pelvis,
 # neck, head, head_top, left clavicle, shoulder, elbow, wrist, hand, right clavicle, ..., left
 # hip, knee, ankle, foot, toe, right hip, ...).
@@ -70,11 +69,9 @@ def load_cameras(path) -> dict:
             raw = pickle.load(f)
         cams = {}
         for key, c in raw.items():
-            fx, fy = np.asarray(c["f"], np.float64).reshape(2)
-            cx, cy = np.asarray(c["c"], np.float64).reshape(2)
-            cams[key] = Camera(R=np.eye(3), t=np.zeros(3), f=np.array([fx, fy]),
-                               c=np.array([cx, cy]), k=np.zeros(3), p=np.zeros(2),
-                               res_w=int(c["w"]), res_h=int(c["h"]))  # fmt: skip
+            (fx, fy), (cx, cy) = (np.asarray(c[k], np.float64).reshape(2) for k in "fc")
+            K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]])
+            cams[key] = Camera.from_intrinsics(K, int(c["w"]), int(c["h"]))
     except (OSError, pickle.UnpicklingError, KeyError, TypeError, ValueError) as e:
         raise ValueError(f"{path}: not a 3DHP camera file ({e})") from e
     return cams

@@ -14,6 +14,7 @@ import sys
 import numpy as np
 
 from c2f.data.schema import FIELDS, DatasetError, DatasetWriter, crop_res, open_dataset, read
+from c2f.data.subset import action_mask
 
 ROWS = 4096
 
@@ -22,16 +23,19 @@ def strip(data, actions, out) -> int:
     """Write the 2D-only copy; returns the sample count."""
     with open_dataset(data) as f:
         names = json.loads(f.attrs["action_names"])
-        unknown = sorted(set(actions) - set(names))
-        if unknown:
-            raise ValueError(f"--actions: {unknown} not among the actions of {data} ({names})")
-        keep = np.flatnonzero(np.isin(f["action"][...], [names.index(a) for a in actions]))
+        keep = np.flatnonzero(action_mask(f["action"][...], names, actions, "--actions", data))
         if not len(keep):
             raise ValueError(f"--actions: {data} has no sample of {list(actions)}")
         args = {"data": str(data), "actions": list(actions), "of": json.loads(f.attrs["args"])}
+        # The source's joint map goes with its joints (a version-1 file has none: ours).
+        joint_map = {
+            k: json.loads(f.attrs[k])
+            for k in ("source_joint_names", "joint_sources")
+            if k in f.attrs
+        }
         with DatasetWriter(out, source=f"{f.attrs['source']}-2d", args=args, crop_res=crop_res(f),
                            action_names=names, camera_names=json.loads(f.attrs["camera_names"]),
-                           ) as w:  # fmt: skip
+                           **joint_map) as w:  # fmt: skip
             for start in range(0, len(keep), ROWS):
                 rows = keep[start : start + ROWS]
                 batch = {name: read(f, name, rows) for name in FIELDS}

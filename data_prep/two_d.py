@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from c2f.data.schema import DatasetWriter
 from c2f.geometry import Camera
-from c2f.person_crop import NOMINAL_FOCAL_PER_PX
+from c2f.person_crop import nominal_K
 from c2f.skeleton import JOINT_NAMES, NUM_JOINTS
 from data_prep.sample import make_sample
 
@@ -53,10 +53,7 @@ def map_joints(uv, valid, source_names, sources: list[str]):
 
 def nominal_camera(width: int, height: int) -> Camera:
     """A pinhole camera for an image of unknown intrinsics (only its 2D is used)."""
-    f = NOMINAL_FOCAL_PER_PX * max(width, height)
-    return Camera(R=np.eye(3), t=np.zeros(3), f=np.array([f, f]),
-                  c=np.array([(width - 1) / 2, (height - 1) / 2]), k=np.zeros(3),
-                  p=np.zeros(2), res_w=width, res_h=height)  # fmt: skip
+    return Camera.from_intrinsics(nominal_K(width, height), width, height)
 
 
 def sample_2d(image, uv, valid, center, scale: float, crop_res: int, quality: int = 90) -> dict:
@@ -98,6 +95,7 @@ def write_people(out, people, images, crop_res: int, *, source: str, args: dict,
     """
     images = pathlib.Path(images)
     seen: dict = {}
+    args = {**args, "frame_step": 0}  # still images: no video (H5Source.independent_frames)
     with DatasetWriter(out, source=source, args=args, crop_res=crop_res,
                        action_names=[source.upper()], camera_names=["unknown"],
                        source_joint_names=names, joint_sources=joint_sources) as w:  # fmt: skip

@@ -72,10 +72,10 @@ class Loader:
             raise ValueError(
                 f"batch_size: {spec.batch_size} exceeds the {len(source)} samples of {source.path}"
             )
-        mixed = getattr(source, "batch_size", None)
-        if mixed is not None and (mixed != spec.batch_size or not spec.shuffle):
-            raise ValueError(f"a mixture of sources makes shuffled batches of {mixed}, not "
-                             f"{spec.batch_size}")  # fmt: skip
+        self.mixed = hasattr(source, "batch_indices")  # c2f.data.mixture.Mixture
+        if self.mixed and (source.batch_size != spec.batch_size or not spec.shuffle):
+            raise ValueError(f"a mixture of sources makes shuffled batches of "
+                             f"{source.batch_size}, not {spec.batch_size}")  # fmt: skip
         self.source, self.spec = source, spec
         self.workers, self.prefetch = workers, max(prefetch, workers)
 
@@ -88,7 +88,7 @@ class Loader:
     def indices(self, step: int) -> np.ndarray:
         """Sample indices of batch ``step``; an in-order last batch may be shorter."""
         n, b = len(self.source), self.spec.batch_size
-        if hasattr(self.source, "batch_indices"):
+        if self.mixed:
             return self.source.batch_indices(step, self.spec.seed)
         epoch, k = divmod(step, self.steps_per_epoch)
         if not self.spec.shuffle:

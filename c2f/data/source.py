@@ -46,14 +46,13 @@ class H5Source:
     def independent_frames(self) -> bool:
         """True when the frame ids do not order a video.
 
-        The synthetic independent poses (written with ``--independent``): their ids
-        only space the samples; MPII's and COCO's ids number still images.
+        A writer says so with ``args["frame_step"] == 0``: the synthetic independent poses
+        (``--independent``, whose ids only space the samples) and still images (MPII, COCO).
+        Synthetic files written before that key were independent unless ``motion``.
         """
-        if self.source in ("mpii", "coco"):
-            return True
-        return self.source == "synthetic" and not (
-            self.args.get("frame_step") or self.args.get("motion")
-        )
+        if "frame_step" in self.args:
+            return not self.args["frame_step"]
+        return self.source == "synthetic" and not self.args.get("motion")
 
     def __len__(self) -> int:
         return self.num_samples

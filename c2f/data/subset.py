@@ -34,6 +34,19 @@ class Subset:
         return self._source.column(name)[self.indices]
 
 
+def action_mask(action, action_names, actions, what: str, path) -> np.ndarray:
+    """[N] bool: the samples (``action`` [N] ids into ``action_names``) of the named ``actions``.
+
+    Raises:
+      ValueError: naming ``what`` and ``path`` when an action is not among ``action_names``.
+    """
+    unknown = sorted(set(actions) - set(action_names))
+    if unknown:
+        known = list(action_names)
+        raise ValueError(f"{what}: {unknown} not among the actions of {path} ({known})")
+    return np.isin(action, [list(action_names).index(a) for a in actions])
+
+
 def without_actions(source, actions, what: str = "data.hold_out_actions"):
     """``source`` less the samples of the named ``actions`` (``source`` itself if none).
 
@@ -43,12 +56,8 @@ def without_actions(source, actions, what: str = "data.hold_out_actions"):
     """
     if not actions:
         return source
-    unknown = sorted(set(actions) - set(source.action_names))
-    if unknown:
-        known = list(source.action_names)
-        raise ValueError(f"{what}: {unknown} not among the actions of {source.path} ({known})")
-    codes = [source.action_names.index(a) for a in actions]
-    keep = np.flatnonzero(~np.isin(source.column("action"), codes))
+    held = action_mask(source.column("action"), source.action_names, actions, what, source.path)
+    keep = np.flatnonzero(~held)
     if not len(keep):
         raise ValueError(f"{what}: holding out {list(actions)} leaves no sample of {source.path}")
     return Subset(source, keep, f"without {', '.join(actions)}")

@@ -44,6 +44,11 @@ def render_clip(action: str, subject: int, camera: int, frames, size: int, seed:
                     "K": K}  # fmt: skip
 
 
+def person_boxes(joints_2d) -> list:
+    """``[x0, y0, x1, y1]`` per frame: the joints' bounding box (what ``--boxes`` reads)."""
+    return [[round(float(v), 1) for v in (*uv.min(0), *uv.max(0))] for uv in joints_2d]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True, type=pathlib.Path, help="the .mp4 to write")
@@ -66,10 +71,7 @@ def main(argv=None) -> int:
         for image in images:
             writer.write(image)
     np.savez(args.out.with_suffix(".npz"), fps=fps, **truth)
-    boxes = [[*uv.min(0), *uv.max(0)] for uv in truth["joints_2d"]]
-    args.out.with_suffix(".boxes.json").write_text(
-        json.dumps([[round(float(v), 1) for v in b] for b in boxes])
-    )
+    args.out.with_suffix(".boxes.json").write_text(json.dumps(person_boxes(truth["joints_2d"])))
     K = truth["K"]
     print(f"wrote {args.out}: {len(frames)} frames at {fps:g} fps, {args.action} of "
           f"S{args.subject}; ground truth {args.out.with_suffix('.npz')}, boxes "
