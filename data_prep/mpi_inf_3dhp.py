@@ -89,8 +89,8 @@ def read_npz(path, cameras: dict) -> list[dict]:
     except (OSError, ValueError, KeyError) as e:
         raise ValueError(f"{path}: not a preprocessed 3DHP file ({e})") from e
     out = []
-    for k, name in enumerate(names):
-        m = _NAME.match(str(name))
+    for k, name in enumerate(str(n) for n in names):
+        m = _NAME.match(name)
         if m is None:
             raise ValueError(f"{path}: image {name!r} is not like S4_Seq2_Cam0_001033.jpg or "
                              "TS1_002001.jpg")  # fmt: skip
@@ -98,7 +98,7 @@ def read_npz(path, cameras: dict) -> list[dict]:
         key = f"S{m.group(1)}_Seq{m.group(2)}_Cam{m.group(3)}" if train else f"TS{m.group(4)}"
         if key not in cameras:
             raise ValueError(f"{path}: image {name!r}: no camera {key!r} in the camera file")
-        out.append({"image": str(name), "camera": cameras[key], "frame": int(m.group(5)),
+        out.append({"image": name, "camera": cameras[key], "frame": int(m.group(5)),
                     "subject": int(m.group(1) or m.group(4)),
                     "camera_index": int(m.group(3)) if train else 0,
                     "uv": _ours(part[k][:, :2]), "joints_cam": 1000.0 * _ours(S[k][:, :3]),

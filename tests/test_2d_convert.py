@@ -109,3 +109,17 @@ def test_coco_skips_what_it_says_and_derives_the_pelvis(shared_data, tmp_path, c
 
     assert eval_cli.main(["--workdir", str(micro_run), "--data", str(out)]) == 2
     assert "coco.h5: a 2D-only file" in capsys.readouterr().err
+
+
+def test_bad_annotations_are_named(tmp_path):
+    from data_prep.two_d import joint_map
+
+    with pytest.raises(ValueError, match=r"joint map: \['Tail'\] are not c2f joints"):
+        joint_map({"Tail": "tail"})
+    bad = tmp_path / "keypoints.json"
+    bad.write_text(json.dumps({"images": [], "annotations": [{"keypoints": [1, 2]}]}))
+    with pytest.raises(ValueError, match="keypoints.json: annotation 0: missing or malformed"):
+        coco.read_annotations(bad)
+    bad.write_text("{")
+    with pytest.raises(ValueError, match="keypoints.json: not a COCO keypoints file"):
+        coco.read_annotations(bad)

@@ -178,3 +178,19 @@ def test_a_training_sequence_from_annot_mat_calibration_and_video(samples, tmp_p
     source = H5Source(tmp_path / "train.h5")
     assert len(source) == 6 and source.args["sequences"] == "S"
     assert set(source.column("camera")) == {1} and list(source.column("frame")[:3]) == [0, 2, 4]
+
+
+def test_bad_3dhp_inputs_are_named(samples, tmp_path):
+    bad = tmp_path / "cams.pkl"
+    bad.write_bytes(b"not a pickle")
+    with pytest.raises(ValueError, match="cams.pkl: not a 3DHP camera file"):
+        M.load_cameras(bad)
+    z = dict(np.load(samples / "test_3dhp_test.npz"))
+    z["imgname"] = np.array(["frame_1.jpg", "TS1_000002.jpg"])
+    np.savez(tmp_path / "renamed.npz", **z)
+    cams = M.load_cameras(samples / "cameras_test.pkl")
+    with pytest.raises(ValueError, match="renamed.npz: image 'frame_1.jpg' is not like"):
+        M.read_npz(tmp_path / "renamed.npz", cams)
+    (tmp_path / "camera.calibration").write_text("nothing here\n")
+    with pytest.raises(ValueError, match="camera.calibration: no camera found"):
+        M.read_calibration(tmp_path / "camera.calibration")

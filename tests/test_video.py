@@ -95,3 +95,23 @@ def test_bad_inputs_and_a_corrupt_frame(clip, micro_run, tmp_path, monkeypatch, 
     assert video.main(argv) == 3
     assert "frame 8 cannot be decoded" in capsys.readouterr().err
     assert len(_frames(out)) == 7 and len(np.load(out.with_suffix(".npz"))["frame"]) == 7
+
+
+def test_mp4_writer_publishes_only_a_finished_file(tmp_path):
+    from c2f.mp4 import Mp4Writer
+
+    out = tmp_path / "w.mp4"
+    frame = np.zeros((32, 48, 3), np.uint8)
+    with pytest.raises(KeyError):  # the writing code fails: nothing is published
+        with Mp4Writer(out, 25) as w:
+            w.write(frame)
+            raise KeyError("stop")
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(RuntimeError, match="w.mp4: encoding failed"):  # the encoder fails
+        with Mp4Writer(out, 25) as w:
+            w.write(np.zeros((32, 48), np.uint8))  # not RGB
+    assert list(tmp_path.iterdir()) == []
+    with Mp4Writer(out, 25) as w:
+        for _ in range(3):
+            w.write(frame)
+    assert len(_frames(out)) == 3 and [p.name for p in tmp_path.iterdir()] == ["w.mp4"]
