@@ -169,6 +169,9 @@ class Config:
                 f"Config: loss.stage_weights has {len(self.loss.stage_weights)} entries for "
                 f"{len(self.model.depths)} stages"
             )
+        from c2f.data.mixture import parse_mix  # the shares depend on the batch size
+
+        parse_mix(self.data.mix, self.train.batch_size)
 
 
 def load_config(path: str | pathlib.Path) -> Config:

@@ -15,6 +15,11 @@ def test_parse_mix_names_what_is_wrong():
                        (("a.h5:0.5", "b.h5:0.5"), "needs at least one")):  # fmt: skip
         with pytest.raises(ValueError, match=f"data.mix: .*{match}"):
             parse_mix(bad, 8)
+    # A bad mix fails when the configuration is made, before any training.
+    from c2f.config import apply_overrides, load_config
+
+    with pytest.raises(ValueError, match="data.mix: 'x.h5:2' is not 'PATH:SHARE'"):
+        apply_overrides(load_config("configs/tiny.py"), ["data.mix=('x.h5:2',)"])
 
 
 def test_mixed_batches_keep_their_shares_and_depend_on_seed_and_step(synthetic_split):
