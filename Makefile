@@ -1,5 +1,6 @@
 # Set-up is two commands on a fresh machine: `make demo` and `make test`.
-# Each creates .venv if missing and installs requirements.txt into it.
+# Each creates .venv if missing, installs the requirements files into it and the package itself
+# (editable, so the `c2f` command in .venv/bin runs this checkout).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -11,26 +12,33 @@ RUN := runs/demo
 
 JAX2ONNX := jax2onnx==0.17.1
 
-$(VENV)/.installed: requirements.txt requirements-deploy.txt
+C2F := $(VENV)/bin/c2f
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-deploy.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt -r requirements-deploy.txt
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt -r requirements-deploy.txt
 	$(PY) -m pip install --quiet --no-deps $(JAX2ONNX)  # see requirements-deploy.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation --editable .
 	touch $@
 
 # The embedded default end to end on a CPU: generate the synthetic dataset (continuous
-# motion: training frames every 5th of 50 fps, test frames consecutive), train configs/demo.py,
+# motion: training frames every 5th of 50 fps, test frames consecutive), train the demo recipe,
 # evaluate every test frame (per-action tables with velocity and acceleration errors, before
-# and after a Savitzky-Golay filter) and draw predictions, then render a synthetic walking clip
-# and pose it with the video command against its ground truth. Re-running resumes.
+# and after a Savitzky-Golay filter) and draw predictions, render a synthetic walking clip and
+# pose it with the video command against its ground truth, then pose a few rendered test
+# images with `c2f predict`. Re-running resumes.
 demo: $(VENV)/.installed
-	test -f $(DATA)/test.h5 || $(PY) -m data_prep.synthetic --out $(DATA) \
+	test -f $(DATA)/test.h5 || $(C2F) data synthetic --out $(DATA) \
 		--train-poses 24 --test-poses 25 --crop-res 128 --preview
-	$(PY) train.py --config configs/demo.py --workdir $(RUN)
-	$(PY) eval.py --workdir $(RUN) --vis 4 --all-frames --smooth savgol
-	test -f $(RUN)/clip.mp4 || $(PY) -m data_prep.synthetic.clip --out $(RUN)/clip.mp4
-	$(PY) -m c2f.video $(RUN)/clip.mp4 --workdir $(RUN) --out $(RUN)/clip_pose.mp4 \
+	$(C2F) train --config demo --workdir $(RUN)
+	$(C2F) eval --workdir $(RUN) --vis 4 --all-frames --smooth savgol
+	test -f $(RUN)/clip.mp4 || $(C2F) data clip --out $(RUN)/clip.mp4
+	$(C2F) video $(RUN)/clip.mp4 --workdir $(RUN) --out $(RUN)/clip_pose.mp4 \
 		--boxes $(RUN)/clip.boxes.json --smooth savgol --truth $(RUN)/clip.npz
+	test -f $(RUN)/images/frame_0000.jpg || $(C2F) data stills \
+		--data $(DATA)/test.h5 --out $(RUN)/images --count 4
+	$(C2F) predict $(RUN)/images --workdir $(RUN) --out $(RUN)/predict
 
 # Two pytest workers (pytest-xdist), whole files to a worker (module fixtures stay shared):
 # compilation dominates the suite and is single-threaded, so two workers on two cores cut
@@ -50,7 +58,7 @@ format: $(VENV)/.installed
 	$(PY) -m ruff check --fix .
 
 summary: $(VENV)/.installed
-	$(PY) -m c2f.model --config configs/paper.py
+	$(C2F) model --config paper
 
 clean:
 	rm -rf .cache .pytest_cache

@@ -13,7 +13,7 @@ Measures in ONE run, contenders interleaved round by round (:mod:`bench.harness`
 * the input pipeline, images/s of one worker;
 * with ``--sections deploy`` (not run by default: the ONNX conversion of the paper network
   takes long), the exported forms of ``--deploy-config`` on crops: the jitted Predictor, the
-  StableHLO artifact and the ONNX model in their runtimes (:mod:`c2f.deploy`), beside the
+  StableHLO artifact and the ONNX model in their runtimes (:mod:`c2f.serving.deploy`), beside the
   twin's eager and ``torch.compile`` forward;
 * with ``--sections video`` (not run by default), the video command's frames/s beside the
   Predictor's at batch 8 (:mod:`bench.video`);
@@ -27,6 +27,7 @@ and the model FLOPs utilisation against the chip's bf16 peak are added. Writes
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import pathlib
@@ -34,7 +35,10 @@ import platform
 import sys
 import time
 
-from bench import kernels, models
+import jax
+import numpy as np
+
+from bench import kernels, models, video
 from bench.harness import Contender, interleave, print_rows
 
 BF16_PEAK_TFLOPS = {"H100": 989.4, "H200": 989.4, "A100": 312.0}  # dense, SXM parts
@@ -106,11 +110,6 @@ def _kernels(args):
 
 
 def _overhead(args):
-    import dataclasses
-
-    import jax
-    import numpy as np
-
     cfg = models.load(args.config)
     narrow = dataclasses.replace(cfg.model, features=4, wide_features=8, input_res=64)
     call, predictor = models.c2f_predictor(dataclasses.replace(cfg, model=narrow), 1)
@@ -151,7 +150,7 @@ def _markdown(results) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--config", default="configs/paper.py", help="inference config")
+    p.add_argument("--config", default="paper", help="inference config")
     p.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
     p.add_argument("--train-config", default=None, help="default: paper on GPU, demo on CPU")
     p.add_argument("--train-batch", type=int, default=32)
@@ -160,10 +159,10 @@ def main(argv=None) -> int:
     p.add_argument("--sections", nargs="+", default=sections[:4], choices=sections)
     p.add_argument(
         "--deploy-config",
-        default="configs/uniform.py",
+        default="uniform",
         help="network of the deploy section (jax2onnx is slow on the paper's)",
     )
-    p.add_argument("--video-config", default="configs/demo.py", help="network of --sections video")
+    p.add_argument("--video-config", default="demo", help="network of --sections video")
     p.add_argument("--video-frames", type=int, default=100, help="frames of --sections video")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     p.add_argument("--calls", type=int, default=2, help="timed calls per contender per round")
@@ -171,15 +170,14 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/bench"))
     args = p.parse_args(argv)
 
-    import jax
-    import torch
+    import torch  # optional (the PyTorch twins): imported by the rows that compare with it
 
     gpu = jax.default_backend() == "gpu"
-    args.train_config = args.train_config or ("configs/paper.py" if gpu else "configs/demo.py")
+    args.train_config = args.train_config or ("paper" if gpu else "demo")
     kind = jax.devices()[0].device_kind
     torch.set_num_threads(os.cpu_count())
     results = {
-        "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
+        "command": " ".join(["c2f bench", *(argv if argv is not None else sys.argv[1:])]),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {jax.device_count()} x "
                    f"{kind}", "jax": jax.__version__, "torch": torch.__version__,
@@ -202,8 +200,6 @@ def main(argv=None) -> int:
     if "deploy" in args.sections:
         results["rows"] += _deploy(args)
     if "video" in args.sections:
-        from bench import video
-
         clip = video.contenders(args.video_config, args.out / "video", args.video_frames)
         rows = interleave(clip, args.rounds, 1)
         print_rows(rows)

@@ -4,8 +4,8 @@ Measures, in one run, on the synthetic dataset (generated into DIR if missing):
   * synthetic generation, images/s on one core (render + JPEG encode) at 256 px;
   * the loader, images/s per worker process (JPEG decode + the paper's augmentation + targets)
     at 256 px input, with 0 workers (in-process) and with N workers;
-  * evaluation's examples (unaugmented, in order, as ``c2f.evaluate`` builds them), examples/s
-    with 0 and N workers;
+  * evaluation's examples (unaugmented, in order, as ``c2f.evaluation.evaluate`` builds them),
+    examples/s with 0 and N workers;
   * the Human3.6M converter's per-frame work (crop of a full 1000 x 1002 frame + JPEG encode),
     frames/s on one core (video decoding excluded: it depends on the codec and the files).
 Prints medians over repeats and writes ``DIR/data_speed.json``.
@@ -18,6 +18,13 @@ import statistics
 import time
 
 import numpy as np
+
+from bench.kernels import small_split
+from c2f.data import BatchSpec, H5Source, Loader
+from data_prep.h36m.convert import crop_frame
+from data_prep.synthetic.generate import render_sample
+from data_prep.synthetic.poses import sample_pose
+from data_prep.synthetic.scene import subject_cameras
 
 
 def _median_rate(fn, items: int, repeats: int) -> tuple[float, list[float]]:
@@ -39,13 +46,6 @@ def main(argv=None) -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--repeats", type=int, default=5)
     args = p.parse_args(argv)
-
-    from bench.kernels import small_split
-    from c2f.data import BatchSpec, H5Source, Loader
-    from data_prep.h36m.convert import crop_frame
-    from data_prep.synthetic.generate import render_sample
-    from data_prep.synthetic.poses import sample_pose
-    from data_prep.synthetic.scene import subject_cameras
 
     results = {}
     rng = np.random.default_rng(0)

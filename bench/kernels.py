@@ -8,19 +8,20 @@ JPEG decode, the paper's augmentation, targets) on a small synthetic split.
 
 import pathlib
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+
+from c2f.data import BatchSpec, H5Source, Loader
+from c2f.volume import gaussian_target, hard_argmax_3d, soft_argmax_3d
+from c2f.volume.authors_target import authors_target
+from data_prep.synthetic.generate import write_split
 
 JOINTS, DEPTH, RES = 17, 64, 64
 
 
 def decode_and_targets(batch: int) -> dict:
     """Contenders (name -> call): soft-argmax, argmax, continuous and authors' targets."""
-    import jax
-    import jax.numpy as jnp
-
-    from c2f.volume import gaussian_target, hard_argmax_3d, soft_argmax_3d
-    from c2f.volume.authors_target import authors_target
-
     rng = np.random.default_rng(0)
     volume = jnp.asarray(rng.normal(size=(batch, JOINTS, DEPTH, RES, RES)), jnp.float32)
     coords = jnp.asarray(rng.uniform(2, 60, (batch, JOINTS, 3)), jnp.float32)
@@ -37,7 +38,7 @@ def decode_and_targets(batch: int) -> dict:
 
 
 def torch_soft_argmax(batch: int):
-    import torch
+    import torch  # optional (the PyTorch twins): imported by the rows that compare with it
 
     volume = torch.randn(batch, JOINTS, DEPTH, RES, RES)
     axes = [torch.arange(n, dtype=torch.float32) for n in (RES, RES, DEPTH)]
@@ -53,8 +54,6 @@ def torch_soft_argmax(batch: int):
 
 def small_split(root: pathlib.Path, workers: int = 2) -> pathlib.Path:
     """A 960-image synthetic split at 256 px (S1, S5) under ``root``, generated if missing."""
-    from data_prep.synthetic.generate import write_split
-
     split = root / "train.h5"
     if not split.is_file():
         print(f"generating a small synthetic split for the loader: {split}", flush=True)
@@ -64,8 +63,6 @@ def small_split(root: pathlib.Path, workers: int = 2) -> pathlib.Path:
 
 def loader(root: pathlib.Path, batch: int = 32, input_res: int = 256):
     """call(): one batch of the in-process loader (one worker's work), at the paper's 256 px."""
-    from c2f.data import BatchSpec, H5Source, Loader
-
     source = H5Source(small_split(root))
     load = Loader(source, BatchSpec(batch_size=batch, input_res=input_res, output_res=64))
     step = iter(range(1 << 30))

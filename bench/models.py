@@ -8,16 +8,27 @@ benchmark-only dependency (``pip install torch==2.13.0``), never imported by the
 import dataclasses
 import importlib.util
 import pathlib
+import time
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+from flax import nnx
+
+from c2f.config import Config, load_config
+from c2f.model import C2FPose
+from c2f.model.torch_port import from_state_dict
+from c2f.serving.deploy import OnnxPredictor, StableHLOPredictor
+from c2f.serving.export import export_onnx, export_stablehlo
+from c2f.serving.predictor import Predictor
+from c2f.train.state import create
+from c2f.train.steps import make_train_step
 
 PEERS = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "peers" / "torch_c2f.py"
 
 
 def load(config, dtype: str | None = None):
     """A Config from a configs/*.py path (or a Config), optionally with another compute dtype."""
-    from c2f.config import Config, load_config
-
     cfg = config if isinstance(config, Config) else load_config(config)
     if dtype:
         cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, compute_dtype=dtype))
@@ -39,12 +50,6 @@ def _cost(compiled) -> tuple[float | None, int | None]:
 
 def c2f_forward(config: str, batch: int, dtype: str | None = None):
     """(call, info): the model alone through ``jax.jit`` on its split state, float images."""
-    import jax
-    import jax.numpy as jnp
-    from flax import nnx
-
-    from c2f.model import C2FPose
-
     cfg = load(config, dtype)
     model = C2FPose(cfg.model, rngs=nnx.Rngs(0))
     model.eval()
@@ -58,11 +63,6 @@ def c2f_forward(config: str, batch: int, dtype: str | None = None):
 
 def c2f_predictor(config: str, batch: int, dtype: str | None = None, **kwargs):
     """(call, predictor): the end-to-end Predictor on uint8 images of the input size."""
-    from flax import nnx
-
-    from c2f.model import C2FPose
-    from c2f.predictor import Predictor
-
     cfg = load(config, dtype)
     model = C2FPose(cfg.model, rngs=nnx.Rngs(0))
     model.eval()
@@ -74,12 +74,6 @@ def c2f_predictor(config: str, batch: int, dtype: str | None = None, **kwargs):
 
 def c2f_train_step(config: str, batch: int, dtype: str | None = None):
     """(call, info): one jitted, donated train_step on a fixed random batch."""
-    import jax
-    import jax.numpy as jnp
-
-    from c2f.train.state import create
-    from c2f.train.steps import make_train_step
-
     cfg = load(config, dtype)
     graphdef, state = create(cfg)
     step = make_train_step(cfg, graphdef)
@@ -129,11 +123,7 @@ def twin_check(config, batch: int = 1) -> dict:
 
     Returns ``{"max_abs_diff", "max_abs_volume", "design"}`` over every stage, float32.
     """
-    import jax
-    import torch
-    from flax import nnx
-
-    from c2f.model.torch_port import from_state_dict
+    import torch  # optional (the PyTorch twins): imported by the rows that compare with it
 
     cfg = load(config, "float32").model
     twin, tcfg = _twin(cfg)
@@ -154,7 +144,7 @@ def twin_check(config, batch: int = 1) -> dict:
 
 def torch_inference(config: str, batch: int, compile_: bool) -> dict:
     """Contenders (name -> call) for the twin in eval mode: eager, channels_last, torch.compile."""
-    import torch
+    import torch  # optional (the PyTorch twins): imported by the rows that compare with it
 
     model_cfg = load(config).model
     twin, tcfg = _twin(model_cfg)
@@ -183,7 +173,7 @@ def torch_train_step(config: str, batch: int, compile_: bool) -> dict:
     against fixed dense targets; Adam, or RMSprop (alpha 0.99, eps 1e-8 outside the root,
     as Torch7's) for an "rmsprop" config.
     """
-    import torch
+    import torch  # optional (the PyTorch twins): imported by the rows that compare with it
 
     cfg = load(config)
     twin, tcfg = _twin(cfg.model)
@@ -246,19 +236,10 @@ def torch_train_step(config: str, batch: int, compile_: bool) -> dict:
 def deployed(config: str, batch: int, out: pathlib.Path) -> dict:
     """Contenders (name -> call) for the exported forms of one random network, on crops.
 
-    The jitted Predictor, the StableHLO artifact in :class:`c2f.deploy.StableHLOPredictor`
-    and the ONNX model in :class:`c2f.deploy.OnnxPredictor`, all from crops (``run_crops``:
+    The jitted Predictor, the StableHLO artifact in :class:`c2f.serving.deploy.StableHLOPredictor`
+    and the ONNX model in :class:`c2f.serving.deploy.OnnxPredictor`, all from crops (``run_crops``:
     the host crop excluded) with the same decode; also the export times, in ``info``.
     """
-    import time
-
-    from flax import nnx
-
-    from c2f.deploy import OnnxPredictor, StableHLOPredictor
-    from c2f.export import export_onnx, export_stablehlo
-    from c2f.model import C2FPose
-    from c2f.predictor import Predictor
-
     cfg = load(config, "float32")
     model = C2FPose(cfg.model, rngs=nnx.Rngs(0))
     model.eval()

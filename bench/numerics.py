@@ -11,12 +11,12 @@ import json
 
 import numpy as np
 
+from c2f import Predictor
+from c2f.data import H5Source
+from c2f.data.augment import decode_jpeg
+
 
 def compare(workdir, split, n: int) -> dict:
-    from c2f import Predictor
-    from c2f.data import H5Source
-    from c2f.data.augment import decode_jpeg
-
     source = H5Source(split)
     images = np.stack([decode_jpeg(source[i]["image"]) for i in range(min(n, len(source)))])
     f32 = Predictor.from_checkpoint(workdir, compute_dtype="float32")

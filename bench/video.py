@@ -6,27 +6,25 @@ the weights):
 
 * the Predictor alone on the decoded frames held in memory, batches of 8, with boxes;
 * the video command's two passes: decode + predict, then decode + draw + encode;
-* the whole command (both passes and the Savitzky-Golay filter), as ``python -m c2f.video``.
+* the whole command (both passes and the Savitzky-Golay filter), as ``c2f video``.
 """
 
 import pathlib
 
 import numpy as np
+from flax import nnx
 
 from bench.harness import Contender
+from bench.models import load
+from c2f.evaluation.filters import smooth_runs
+from c2f.model import C2FPose
+from c2f.serving import video
+from c2f.serving.mp4 import Mp4Writer
+from c2f.serving.predictor import Predictor
+from data_prep.synthetic.clip import person_boxes, render_clip
 
 
 def contenders(config: str, out: pathlib.Path, frames: int = 100) -> list:
-    from flax import nnx
-
-    from bench.models import load
-    from c2f import video
-    from c2f.filters import smooth_runs
-    from c2f.model import C2FPose
-    from c2f.mp4 import Mp4Writer
-    from c2f.predictor import Predictor
-    from data_prep.synthetic.clip import person_boxes, render_clip
-
     out.mkdir(parents=True, exist_ok=True)
     clip = out / "clip.mp4"
     images, truth = render_clip("Walking", 9, 0, np.arange(0, 2 * frames, 2), 256, 0)

@@ -23,6 +23,11 @@ import pathlib
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
+from flax import nnx
+
+from c2f.config import config_from_dict
+from c2f.model import abstract_model
+from c2f.sharding import make_mesh, replicate
 
 MODEL_KEY = 0  # the train state is nnx.split((model, optimizer)): item 0 is the model
 PARTS = ("model", "optimizer")
@@ -215,15 +220,13 @@ def config_to_json(cfg) -> str:
     return json.dumps(dataclasses.asdict(cfg))
 
 
-def abstract(state):
+def restore_target(state):
     """Shape/dtype/sharding placeholders of a state, to restore into."""
     return jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
 
 
 def run_config(workdir, meta: dict):
     """The config a checkpoint was trained with: its own record (``config.json`` if none)."""
-    from c2f.config import config_from_dict
-
     if "config" in meta:
         return config_from_dict(meta["config"])
     path = pathlib.Path(workdir) / "config.json"
@@ -242,11 +245,6 @@ def load_model(workdir, step: int | None = None, which: str = "last"):
       FileNotFoundError: no such workdir, checkpoint or step (naming what exists).
       ValueError: the checkpoint's arrays do not fit its config (naming both).
     """
-    from flax import nnx
-
-    from c2f.model.summary import abstract_model
-    from c2f.sharding import make_mesh, replicate
-
     workdir = pathlib.Path(workdir)
     if not (workdir / "checkpoints").is_dir():
         raise FileNotFoundError(f"{workdir}: no checkpoints/ folder (is it a train.py workdir?)")

@@ -1,22 +1,28 @@
-"""The experiment configuration: frozen dataclasses, one file per recipe in ``configs/``.
+"""The experiment configuration: frozen dataclasses, one file per recipe.
 
-A recipe is a Python file defining ``get_config() -> Config``; load it with
-:func:`load_config` and change fields from the command line with :func:`apply_overrides`
-(``train.steps=500``, ``model.depths=(1,2,4,64)``, ``optim.name="adam"``).
+A recipe is a Python file defining ``get_config() -> Config``. The named recipes ship inside
+the package (:mod:`c2f.configs`: ``paper``, ``uniform``, ``demo``, ...); a path to a recipe
+file of one's own works too. Load either with :func:`load_config` and change fields from the
+command line with :func:`apply_overrides` (``train.steps=500``, ``model.depths=(1,2,4,64)``,
+``optim.name="adam"``).
 """
 
 import ast
 import dataclasses
+import importlib
 import importlib.util
 import pathlib
 import types
 import typing
 
 from c2f.data.augment import AugmentConfig
+from c2f.data.mixture import parse_mix  # the shares depend on the batch size
+from c2f.evaluation.protocols import PROTOCOLS
 from c2f.geometry.depth_bins import DepthBins
 from c2f.losses import LossConfig
 from c2f.model.config import ModelConfig
-from c2f.protocols import DECODES, PROTOCOLS
+from c2f.optim import OPTIMIZERS
+from c2f.volume import DECODES
 from c2f.volume.targets import TargetConfig
 
 
@@ -83,8 +89,8 @@ class OptimConfig:
     clip_norm: float = 0.0
 
     def __post_init__(self):
-        if self.name not in ("rmsprop", "adam"):
-            raise ValueError(f"OptimConfig.name: 'rmsprop' or 'adam', got {self.name!r}")
+        if self.name not in OPTIMIZERS:
+            raise ValueError(f"OptimConfig.name: one of {tuple(OPTIMIZERS)}, got {self.name!r}")
         if self.learning_rate <= 0:
             raise ValueError(
                 f"OptimConfig.learning_rate: must be positive, got {self.learning_rate}"
@@ -106,7 +112,8 @@ class TrainConfig:
       keep_checkpoints: how many recent checkpoints to keep (the best is kept besides).
       decode: "soft" (soft-argmax), "hard" (argmax refined to sub-voxel) or "argmax" (the
         paper's: voxel centres), for evaluations whose protocol leaves it to the run.
-      protocol: the evaluation protocol of training-time evaluations (:mod:`c2f.protocols`:
+      protocol: the evaluation protocol of training-time evaluations
+      (:mod:`c2f.evaluation.protocols`:
         "paper", "p1-gt-root", "p2-s11").
       image_summaries: at each evaluation, log a picture to TensorBoard: test crops with the
         predicted and true 2D skeletons and 3D skeletons from two viewpoints.
@@ -169,28 +176,46 @@ class Config:
                 f"Config: loss.stage_weights has {len(self.loss.stage_weights)} entries for "
                 f"{len(self.model.depths)} stages"
             )
-        from c2f.data.mixture import parse_mix  # the shares depend on the batch size
 
         parse_mix(self.data.mix, self.train.batch_size)
 
 
-def load_config(path: str | pathlib.Path) -> Config:
-    """Load ``get_config()`` from a recipe file such as ``configs/paper.py``.
+def recipe_names() -> tuple[str, ...]:
+    """The named recipes shipped in :mod:`c2f.configs` (one file each)."""
+    folder = pathlib.Path(__file__).parent / "configs"  # a path: the recipes import this module
+    return tuple(sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_")))
+
+
+def load_config(name_or_path: str | pathlib.Path) -> Config:
+    """``get_config()`` of a named recipe (``"paper"``, ``"demo"``) or of a recipe file.
+
+    A name is looked up in :func:`recipe_names` (the package's own files, so it works from an
+    installed wheel); anything else is a path to a Python file defining ``get_config``.
 
     Raises:
-      ValueError: if the file is missing or does not define ``get_config`` returning a Config.
+      ValueError: if the name is unknown, the file is missing, or it does not define
+        ``get_config`` returning a Config.
     """
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise ValueError(f"config: no such file {str(path)!r}")
-    spec = importlib.util.spec_from_file_location(f"c2f_config_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    text = str(name_or_path)
+    if text in recipe_names():
+        module = importlib.import_module(f"c2f.configs.{text}")
+        where = f"recipe {text!r}"
+    else:
+        path = pathlib.Path(name_or_path)
+        if not path.is_file():
+            raise ValueError(
+                f"config: {text!r} is neither a named recipe ({', '.join(recipe_names())}) "
+                "nor a recipe file"
+            )
+        spec = importlib.util.spec_from_file_location(f"c2f_config_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        where = repr(str(path))
     if not hasattr(module, "get_config"):
-        raise ValueError(f"config: {str(path)!r} defines no get_config()")
+        raise ValueError(f"config: {where} defines no get_config()")
     cfg = module.get_config()
     if not isinstance(cfg, Config):
-        raise ValueError(f"config: get_config() in {str(path)!r} returned {type(cfg).__name__}")
+        raise ValueError(f"config: get_config() in {where} returned {type(cfg).__name__}")
     return cfg
 
 

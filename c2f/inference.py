@@ -19,11 +19,11 @@ and a batch dict:
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import nnx
 
-from c2f.protocols import check_decode
 from c2f.reconstruct import reconstruct
 from c2f.skeleton import FLIP_PERMUTATION, ROOT
-from c2f.volume import hard_argmax_3d, soft_argmax_3d
+from c2f.volume import check_decode, decode
 
 FLIPS = ("none", "coords", "volumes")
 INPUTS = ("image", "hm_to_img", "intrinsics", "distortion", "root_depth_mm")
@@ -32,18 +32,6 @@ INPUTS = ("image", "hm_to_img", "intrinsics", "distortion", "root_depth_mm")
 def to_float(images):
     """uint8 [B, H, W, 3] -> float32 in [0, 1]."""
     return images.astype(jnp.float32) * (1.0 / 255.0)
-
-
-def decode(volume, how: str):
-    """[B, J, D, H, W] -> [B, J, 3] voxel coordinates (x, y heatmap px; z bins).
-
-    ``how``: "soft" (soft-argmax), "hard" (argmax refined by a parabola, sub-voxel) or
-    "argmax" (the paper's: the highest voxel's centre).
-    """
-    check_decode(how)
-    if how == "soft":
-        return soft_argmax_3d(volume)
-    return hard_argmax_3d(volume, refine=how == "hard")
 
 
 def unflip(coords, width: int):
@@ -99,8 +87,6 @@ class Inference:
         self._leaves, self._treedef = jax.tree.flatten(state)
 
     def _run(self, leaves, batch):
-        from flax import nnx
-
         self.traces += 1  # runs once per compilation, not per call
         cfg, how, flip = self.cfg, self.decode, self.flip
         model = nnx.merge(self.graphdef, jax.tree.unflatten(self._treedef, leaves))
@@ -132,7 +118,7 @@ class Inference:
     def with_constant_weights(self):
         """The unjitted function ``batch -> outputs`` with the weights as host constants.
 
-        For exporters (:mod:`c2f.export`), which trace it once and keep the weights inside.
+        For exporters (:mod:`c2f.serving.export`), which trace it once and keep the weights inside.
         """
         leaves = [np.asarray(x) for x in jax.device_get(self._leaves)]
         return lambda batch: self._run(leaves, batch)

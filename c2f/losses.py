@@ -29,6 +29,7 @@ one towards zero, for every annotated joint.
 """
 
 import dataclasses
+import typing
 
 import jax
 import jax.numpy as jnp
@@ -56,11 +57,17 @@ class LossConfig:
     stage_weights: tuple[float, ...] = ()
     softmax_beta: float = 1.0
 
+    def weights(self) -> dict:
+        """``{term: weight}`` for every term of :data:`LOSS_TERMS` (field ``<term>_weight``)."""
+        return {name: getattr(self, f"{name}_weight") for name in LOSS_TERMS}
+
     def __post_init__(self):
-        if self.mse_weight < 0 or self.l1_weight < 0 or self.mse_weight + self.l1_weight <= 0:
+        weights = self.weights()
+        if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+            fields = " and ".join(f"{name}_weight" for name in weights)
             raise ValueError(
-                "LossConfig: mse_weight and l1_weight must be >= 0 and not both 0, got "
-                f"{self.mse_weight}, {self.l1_weight}"
+                f"LossConfig: {fields} must be >= 0 and not all 0, got "
+                + ", ".join(str(w) for w in weights.values())
             )
         if any(w < 0 for w in self.stage_weights):
             raise ValueError(f"LossConfig.stage_weights: must be >= 0, got {self.stage_weights}")
@@ -141,6 +148,43 @@ def integral_l1(volume, coords, mask, beta: float = 1.0, unit=(1.0, 1.0, 1.0), m
     return _mixed_mean(jnp.mean(err, axis=-1), mask, jnp.mean(err[:, :2], axis=-1), mask_xy)
 
 
+class _Stage(typing.NamedTuple):
+    """What every loss term of one stage reads (shapes as in :func:`stage_losses`)."""
+
+    coords: jax.Array  # [B, J, 3] finest-volume voxels
+    stage_coords: jax.Array  # [B, J, 3] this stage's voxels
+    inside: jax.Array  # [B, J] valid and inside this stage's volume
+    mask: jax.Array  # [B, J]
+    mask_xy: jax.Array | None  # [B, J] or None
+    shape: tuple  # (D, H, W) of this stage
+    finest: int  # depth bins of the finest stage
+    depth: int  # depth bins of this stage
+
+
+def _mse_term(volume, stage: _Stage, loss_cfg, target_cfg):
+    valid = (stage.mask > 0) if target_cfg.mode == "authors" else stage.inside
+    target = jax.vmap(stage_target, (0, None, None, None))(
+        stage.coords, stage.shape, stage.finest, target_cfg
+    )
+    return jnp.mean(jax.vmap(voxel_mse)(volume, target, valid, stage.mask_xy))
+
+
+def _l1_term(volume, stage: _Stage, loss_cfg, target_cfg):
+    unit = (1.0, 1.0, stage.finest / stage.depth)
+    l1 = jax.vmap(integral_l1, (0, 0, 0, None, None, 0))(
+        volume, stage.stage_coords, stage.inside, loss_cfg.softmax_beta, unit, stage.mask_xy
+    )
+    return jnp.mean(l1)
+
+
+# The loss terms, an extension point: name -> (stage loss, description). A term ``name`` is
+# weighted by ``LossConfig.<name>_weight``; its per-stage value is logged as ``stage{k}/<name>``.
+LOSS_TERMS = {
+    "mse": (_mse_term, "voxel MSE against on-device Gaussian targets (the paper)"),
+    "l1": (_l1_term, "integral L1 of the soft-argmax (Sun et al. 2018)"),
+}
+
+
 def stage_losses(volumes, coords, mask, loss_cfg: LossConfig, target_cfg: TargetConfig,
                  mask_xy=None):  # fmt: skip
     """Total training loss over the batch and its per-stage parts.
@@ -176,19 +220,11 @@ def stage_losses(volumes, coords, mask, loss_cfg: LossConfig, target_cfg: Target
         depth = shape[0]
         stage_coords = coords.at[..., 2].set(grid.rescale(coords[..., 2], finest, depth))
         inside = jax.vmap(inside_volume, (0, None))(stage_coords, shape) & (mask > 0)
-        if loss_cfg.mse_weight > 0:
-            valid = (mask > 0) if target_cfg.mode == "authors" else inside
-            target = jax.vmap(stage_target, (0, None, None, None))(
-                coords, shape, finest, target_cfg
-            )
-            mse = jnp.mean(jax.vmap(voxel_mse)(volume, target, valid, mask_xy))
-            parts[f"stage{k}/mse"] = mse
-            total = total + weight * loss_cfg.mse_weight * mse
-        if loss_cfg.l1_weight > 0:
-            unit = (1.0, 1.0, finest / depth)
-            l1 = jax.vmap(integral_l1, (0, 0, 0, None, None, 0))(
-                volume, stage_coords, inside, loss_cfg.softmax_beta, unit, mask_xy
-            )
-            parts[f"stage{k}/l1"] = jnp.mean(l1)
-            total = total + weight * loss_cfg.l1_weight * jnp.mean(l1)
+        stage = _Stage(coords, stage_coords, inside, mask, mask_xy, shape, finest, depth)
+        for name, (term, _) in LOSS_TERMS.items():
+            term_weight = getattr(loss_cfg, f"{name}_weight")
+            if term_weight > 0:
+                value = term(volume, stage, loss_cfg, target_cfg)
+                parts[f"stage{k}/{name}"] = value
+                total = total + weight * term_weight * value
     return total, parts

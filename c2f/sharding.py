@@ -7,6 +7,7 @@ and XLA inserts the cross-device reductions (BatchNorm statistics and gradients 
 
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
@@ -64,6 +65,5 @@ def gather(tree) -> dict:
     """
     if jax.process_count() == 1:
         return jax.device_get(tree)
-    from jax.experimental import multihost_utils
 
     return multihost_utils.process_allgather(tree, tiled=True)

@@ -20,12 +20,15 @@ import sys
 import h5py
 import numpy as np
 from PIL import Image
+from scipy.io import loadmat
 from tqdm import tqdm
 
 from c2f.data.schema import DatasetWriter
 from c2f.geometry import Camera, DepthBins, project
 from c2f.h36m import ACTIONS, CAMERAS, canonical_action
 from c2f.skeleton import ROOT
+from data_prep.cli import run
+from data_prep.h36m.metadata import parse_metadata
 from data_prep.sample import make_sample
 
 _NAME = re.compile(r"^S(\d+)_(.+?)\.(\d+)_(\d+)(\.\w+)?$")
@@ -68,8 +71,6 @@ def load_annotations(annot_dir: pathlib.Path, split: str) -> dict:
                 if key in f:
                     out[key] = f[key][...]
     if mat_path.is_file():
-        from scipy.io import loadmat
-
         annot = loadmat(mat_path, squeeze_me=True)["annot"]
         out["imgname"] = [str(n) for n in annot["imgname"].item()]
         out["S"] = annot["S"].item().transpose(0, 2, 1)  # [N, 17, 3]
@@ -154,21 +155,17 @@ def main(argv=None) -> int:
         "--metadata", type=pathlib.Path, help="the release's metadata.xml: exact cameras"
     )
     p.add_argument("--limit", type=int, help="convert only the first N samples")
-    args = p.parse_args(argv)
-    cameras = None
-    if args.metadata:
-        from data_prep.h36m.metadata import parse_metadata
 
-        cameras = parse_metadata(args.metadata)["cameras"]
-    try:
+    def work(args):
+        cameras = None
+        if args.metadata:
+            cameras = parse_metadata(args.metadata)["cameras"]
         n = convert(
             args.annot, args.images, args.out, args.split, args.crop_res, args.limit, cameras
         )
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"wrote {n} samples to {args.out}")
-    return 0
+        return f"wrote {n} samples to {args.out}"
+
+    return run(p, argv, work)
 
 
 if __name__ == "__main__":

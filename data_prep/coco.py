@@ -21,6 +21,7 @@ import sys
 
 import numpy as np
 
+from data_prep.cli import run
 from data_prep.two_d import add_arguments, joint_map, write_people
 
 NAMES = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
@@ -92,8 +93,8 @@ def main(argv=None) -> int:
     add_arguments(p, "person_keypoints_*.json")
     p.add_argument("--min-keypoints", type=int, default=1, help="labelled joints to keep one")
     p.add_argument("--min-box", type=float, default=32.0, help="px, the box's longer side")
-    args = p.parse_args(argv)
-    try:
+
+    def work(args):
         people, skipped = read_annotations(args.annot, args.min_keypoints, args.min_box)
         print(f"{args.annot}: {len(people)} people kept; skipped: "
               + ", ".join(f"{v} {k}" for k, v in skipped.items()))  # fmt: skip
@@ -101,11 +102,9 @@ def main(argv=None) -> int:
             raise ValueError(f"{args.annot}: no person left to convert")
         n = convert(people[: args.limit], args.images, args.out, args.crop_res,
                     {**{k: str(v) for k, v in vars(args).items()}, "skipped": skipped})  # fmt: skip
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"wrote {n} people to {args.out}")
-    return 0
+        return f"wrote {n} people to {args.out}"
+
+    return run(p, argv, work)
 
 
 if __name__ == "__main__":

@@ -37,12 +37,16 @@ import pickle
 import re
 import sys
 
+import h5py
 import numpy as np
 from PIL import Image
+from scipy.io import loadmat
 from tqdm import tqdm
 
 from c2f.data.schema import DatasetWriter
 from c2f.geometry import Camera, box_from_joints
+from c2f.serving.mp4 import read_frames
+from data_prep.cli import run
 from data_prep.sample import make_sample
 
 NAMES = ("head_top", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder",
@@ -109,8 +113,6 @@ def read_npz(path, cameras: dict) -> list[dict]:
 
 def read_test_set(root, cameras: dict, sequences=TEST_SEQUENCES) -> list[dict]:
     """Valid frames of the official test set's sequences (module docstring)."""
-    import h5py
-
     out = []
     for n in sequences:
         path = pathlib.Path(root) / f"TS{n}" / "annot_data.mat"
@@ -165,10 +167,6 @@ def read_sequence(seq_dir, subject: int, cameras_used, step: int):
     The frames are decoded as they are asked for (``image`` holds the array, not a file
     name), so a whole sequence never sits in memory.
     """
-    from scipy.io import loadmat
-
-    from c2f.video import read_frames
-
     seq_dir = pathlib.Path(seq_dir)
     try:
         annot = loadmat(str(seq_dir / "annot.mat"))
@@ -235,8 +233,8 @@ def main(argv=None) -> int:
     p.add_argument("--images", type=pathlib.Path, help="image folder (default: --test-set)")
     p.add_argument("--out", required=True, type=pathlib.Path, help="output .h5 file")
     p.add_argument("--crop-res", type=int, default=256)
-    args = p.parse_args(argv)
-    try:
+
+    def work(args):
         sequences = "TS"
         if args.train:
             if args.step < 1:
@@ -261,11 +259,9 @@ def main(argv=None) -> int:
             raise ValueError("--images: needed with --npz")
         n = convert(samples, images, args.out, args.crop_res,
                     {k: str(v) for k, v in vars(args).items()}, sequences)  # fmt: skip
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"wrote {n} samples to {args.out}")
-    return 0
+        return f"wrote {n} samples to {args.out}"
+
+    return run(p, argv, work)
 
 
 if __name__ == "__main__":

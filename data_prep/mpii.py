@@ -23,7 +23,9 @@ import pathlib
 import sys
 
 import numpy as np
+from scipy.io import loadmat
 
+from data_prep.cli import run
 from data_prep.two_d import add_arguments, joint_map, write_people
 
 NAMES = ("right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
@@ -72,8 +74,6 @@ def read_json(path) -> list[dict]:
 
 def read_mat(path, split: str = "train") -> list[dict]:
     """People of the official release's .mat (``split``: the ``img_train`` images or the rest)."""
-    from scipy.io import loadmat
-
     try:
         release = loadmat(str(path), struct_as_record=False, squeeze_me=True)["RELEASE"]
     except (OSError, ValueError, KeyError) as e:
@@ -122,8 +122,8 @@ def main(argv=None) -> int:
     add_arguments(p, "the release's .mat or the JSON form")
     p.add_argument("--split", choices=("train", "test"), default="train",
                    help="the .mat's img_train images, or the others")  # fmt: skip
-    args = p.parse_args(argv)
-    try:
+
+    def work(args):
         if args.annot.suffix == ".mat":
             people = read_mat(args.annot, args.split)
         else:
@@ -133,11 +133,9 @@ def main(argv=None) -> int:
         people = people[: args.limit]
         n = convert(people, args.images, args.out, args.crop_res,
                     {k: str(v) for k, v in vars(args).items()})  # fmt: skip
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"wrote {n} people to {args.out}")
-    return 0
+        return f"wrote {n} people to {args.out}"
+
+    return run(p, argv, work)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,9 @@ import sys
 
 import numpy as np
 
-from c2f.data.schema import FIELDS, DatasetError, DatasetWriter, crop_res, open_dataset, read
+from c2f.data.schema import FIELDS, DatasetWriter, crop_res, open_dataset, read
 from c2f.data.subset import action_mask
+from data_prep.cli import run
 
 ROWS = 4096
 
@@ -51,14 +52,12 @@ def main(argv=None) -> int:
     p.add_argument("--data", required=True, type=pathlib.Path, help="a c2f dataset file")
     p.add_argument("--actions", required=True, help="comma-separated action names to keep")
     p.add_argument("--out", required=True, type=pathlib.Path)
-    args = p.parse_args(argv)
-    try:
+
+    def work(args):
         n = strip(args.data, [a for a in args.actions.split(",") if a], args.out)
-    except (ValueError, DatasetError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"wrote {n} 2D-only samples to {args.out}")
-    return 0
+        return f"wrote {n} 2D-only samples to {args.out}"
+
+    return run(p, argv, work)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 A 2D-only sample has ``valid_3d`` all zero and ``joints_cam`` zero (a placeholder), its 2D
 joints where the source annotates them (``valid_2d``), and a nominal camera (focal length
-1.145 x the image's longer side, principal point at the centre; :mod:`c2f.person_crop`'s).
+1.145 x the image's longer side, principal point at the centre; :mod:`c2f.serving.person_crop`'s).
 The crop is the person box times :data:`data_prep.sample.CROP_MARGIN`, as for Human3.6M.
 """
 
@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from c2f.data.schema import DatasetWriter
 from c2f.geometry import Camera
-from c2f.person_crop import nominal_K
+from c2f.serving.person_crop import nominal_K
 from c2f.skeleton import JOINT_NAMES, NUM_JOINTS
 from data_prep.sample import make_sample
 

@@ -63,7 +63,7 @@ def tiny_cfg(tiny_data):
     from c2f.config import apply_overrides, load_config
 
     return apply_overrides(
-        load_config(ROOT / "configs/tiny.py"),
+        load_config("tiny"),
         [f"data.root={str(tiny_data)!r}", "train.log_every=1", "train.steps=6"],
     )
 

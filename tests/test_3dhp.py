@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from c2f.data import H5Source
+from c2f.evaluation.mpi_inf_3dhp import EVAL_JOINTS, evaluation_rows
 from c2f.geometry import apply_affine, crop_matrix
-from c2f.mpi_inf_3dhp import EVAL_JOINTS, evaluation_rows
 from c2f.skeleton import JOINT_NAMES
 from data_prep import mpi_inf_3dhp as M
 from tests.crop_check import crop_pixels_follow_the_original

@@ -65,7 +65,7 @@ def test_train_py_refuses_a_bad_file_before_training(tiny_data, tmp_path, capsys
     shutil.copy(tiny_data / "test.h5", data / "test.h5")
     _corrupt(tiny_data / "train.h5", data / "train.h5", _set("joints_cam", (40, 0, 2), np.inf))
     workdir = tmp_path / "run"
-    argv = ["--config", "configs/tiny.py", "--workdir", str(workdir), "--set",
+    argv = ["--config", "tiny", "--workdir", str(workdir), "--set",
             f"data.root={str(data)!r}"]  # fmt: skip
     assert train_cli.main(argv) == 2
     err = capsys.readouterr().err

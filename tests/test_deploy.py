@@ -1,4 +1,5 @@
-"""Exported predictors (c2f.export) run by their runtimes (c2f.deploy) equal the Predictor."""
+"""Exported predictors (c2f.serving.export) run by their runtimes (c2f.serving.deploy)
+equal the Predictor."""
 
 import json
 import subprocess
@@ -29,8 +30,8 @@ def nano(micro_cfg):
     from flax import nnx
 
     from c2f.config import apply_overrides
-    from c2f.model.summary import abstract_model
-    from c2f.predictor import Predictor
+    from c2f.model import abstract_model
+    from c2f.serving.predictor import Predictor
 
     cfg = apply_overrides(micro_cfg, [*NANO, "train.decode='soft'"])
     model = abstract_model(cfg.model)  # filled from numpy: eager initialisation compiles a lot
@@ -67,7 +68,7 @@ def _crops(cfg, n=3, seed=0):
 @pytest.fixture(scope="module")
 def exported(nano, tmp_path_factory):
     """Both exports of the nano network: {format: path}."""
-    from c2f.export import export_onnx, export_stablehlo
+    from c2f.serving.export import export_onnx, export_stablehlo
 
     cfg, graphdef, state, _ = nano
     out = tmp_path_factory.mktemp("exports")
@@ -92,7 +93,7 @@ sys.meta_path.insert(0, Block())
 inputs = dict(np.load(sys.argv[1]))
 crops = {k: inputs[k] for k in ("image", "hm_to_img", "intrinsics", "distortion")}
 out = {}
-from c2f.deploy import load
+from c2f.serving.deploy import load
 onnx = load(sys.argv[3])
 out.update({f"onnx_{k}": v for k, v in onnx.run_crops(crops).items()})
 full = onnx(inputs["frames"], boxes=inputs["boxes"], K=inputs["K"])
@@ -143,8 +144,8 @@ def test_runtimes_reproduce_the_predictor_without_flax(nano, exported, tmp_path)
 
 
 def test_bad_files_and_inputs_are_named(nano, exported, tmp_path):
-    from c2f.deploy import OnnxPredictor, StableHLOPredictor, load
-    from c2f.export import export_stablehlo
+    from c2f.serving.deploy import OnnxPredictor, StableHLOPredictor, load
+    from c2f.serving.export import export_stablehlo
 
     cfg, graphdef, state, _ = nano
     text = tmp_path / "notes.txt"
@@ -174,7 +175,7 @@ def test_bad_files_and_inputs_are_named(nano, exported, tmp_path):
 
 
 def test_export_command_on_a_run(micro_run, tmp_path, capsys):
-    from c2f.export import main
+    from c2f.serving.export import main
 
     out = tmp_path / "run.stablehlo"
     assert main(["--workdir", str(micro_run), "--format", "stablehlo", "--out", str(out),
@@ -188,7 +189,7 @@ def test_export_command_on_a_run(micro_run, tmp_path, capsys):
 def test_numpy_crop_agrees_with_the_training_resampler():
     from c2f.data.augment import warp
     from c2f.geometry.crop import crop_matrix
-    from c2f.person_crop import warp_bilinear
+    from c2f.serving.person_crop import warp_bilinear
 
     y, x = np.mgrid[0:90, 0:120]
     image = np.stack([x * 2, y * 2, (x + y) % 256], -1).astype(np.uint8)

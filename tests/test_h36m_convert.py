@@ -190,7 +190,7 @@ def test_crop_of_a_real_frame_puts_joints_where_stored(shared_data):
 
 
 def test_test_subjects_can_keep_consecutive_frames(converted, tmp_path):
-    from c2f.temporal import sequences
+    from c2f.evaluation.temporal import sequences
     from data_prep.h36m.__main__ import main
 
     root, _, _, _, argv = converted

@@ -4,7 +4,7 @@ import pytest
 from c2f.config import DataConfig
 from c2f.data import H5Source
 from c2f.data.subset import without_actions
-from c2f.report import action_groups, groups_text
+from c2f.evaluation.report import action_groups, groups_text
 
 
 def test_held_out_actions_leave_the_training_source(synthetic_split):

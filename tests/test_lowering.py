@@ -17,7 +17,7 @@ from flax import nnx
 
 from c2f.config import load_config
 from c2f.inference import Inference
-from c2f.model.summary import abstract_model
+from c2f.model import abstract_model
 
 CALLBACKS = re.compile(r"custom_call @\w*(callback|host)\w*", re.I)
 CONV = re.compile(
@@ -35,7 +35,7 @@ def _spec(x):
 
 @pytest.fixture(scope="module")
 def paper():
-    cfg = load_config("configs/paper.py")
+    cfg = load_config("paper")
     assert cfg.model.compute_dtype == "bfloat16"
     return cfg
 
@@ -97,7 +97,7 @@ def test_predictor_lowers_for_gpu_and_tpu_with_bf16_products_and_f32_readout(pap
 def test_train_step_lowers_for_gpu_and_tpu_with_bf16_convolutions(paper):
     from c2f.config import apply_overrides
     from c2f.model.conv import Conv
-    from c2f.train.state import abstract
+    from c2f.train.state import abstract_train_state
     from c2f.train.steps import make_train_step
 
     # The paper's recipe and layers on 2 stages and 2 pooling levels: every kind of layer and
@@ -105,7 +105,7 @@ def test_train_step_lowers_for_gpu_and_tpu_with_bf16_convolutions(paper):
     cfg = apply_overrides(paper, ["model.depths=(1, 64)", "model.hourglass_levels=2"])
     model = abstract_model(cfg.model)
     conv_counts = (sum(isinstance(m, Conv) for _, m in nnx.iter_modules(model)),)
-    graphdef, state = abstract(cfg)
+    graphdef, state = abstract_train_state(cfg)
     step = make_train_step(cfg, graphdef)
     batch = {k: _batch(cfg)[k] for k in ("image", "coords", "mask")}
     traced = step.trace(jax.tree.map(_spec, state), batch)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from c2f import metrics, report
+from c2f.evaluation import metrics, report
 from c2f.h36m import ACTIONS
 
 

@@ -19,7 +19,7 @@ def test_parse_mix_names_what_is_wrong():
     from c2f.config import apply_overrides, load_config
 
     with pytest.raises(ValueError, match="data.mix: 'x.h5:2' is not 'PATH:SHARE'"):
-        apply_overrides(load_config("configs/tiny.py"), ["data.mix=('x.h5:2',)"])
+        apply_overrides(load_config("tiny"), ["data.mix=('x.h5:2',)"])
 
 
 def test_mixed_batches_keep_their_shares_and_depend_on_seed_and_step(synthetic_split):
@@ -68,7 +68,7 @@ def test_training_with_a_mixed_in_file_and_a_held_out_action(micro_cfg, tiny_dat
 def test_the_integral_mpii_recipe_is_half_mpii():
     from c2f.config import load_config
 
-    cfg = load_config("configs/integral_mpii.py")
+    cfg = load_config("integral_mpii")
     assert parse_mix(cfg.data.mix, cfg.train.batch_size) == [("data/mpii/train.h5", 16)]
     assert cfg.loss.l1_weight == 1.0 and cfg.loss.mse_weight == 0.0
 

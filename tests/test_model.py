@@ -9,13 +9,12 @@ from flax import nnx
 
 from c2f.config import Config, load_config
 from c2f.geometry.depth_bins import DepthBins
-from c2f.model import C2FPose, ModelConfig, conv_macs, count_params, forward_flops
-from c2f.model.summary import abstract_model
+from c2f.model import C2FPose, ModelConfig, abstract_model, conv_macs, count_params, forward_flops
 
 
 @pytest.fixture(scope="module")
 def tiny_cfg() -> ModelConfig:
-    return load_config("configs/tiny.py").model
+    return load_config("tiny").model
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -37,7 +36,7 @@ def images(tiny_cfg):
 
 
 def test_paper_config_shapes_and_parameter_count():
-    cfg = load_config("configs/paper.py").model
+    cfg = load_config("paper").model
     model = abstract_model(cfg)
     x = jax.ShapeDtypeStruct((2, 256, 256, 3), jnp.float32)
     volumes = nnx.eval_shape(lambda m, x: m(x), model, x)
@@ -46,7 +45,7 @@ def test_paper_config_shapes_and_parameter_count():
     # parameters, C2FHourglass (hg.lua) 13,170,231; their 2- and 3-stage stacked variants
     # follow the same rules.
     assert cfg.design == "stacked" and count_params(cfg) == 53_585_847
-    assert count_params(load_config("configs/uniform.py").model) == 13_170_231
+    assert count_params(load_config("uniform").model) == 13_170_231
     assert count_params(dataclasses.replace(cfg, depths=(1, 64))) == 26_904_401
     assert count_params(dataclasses.replace(cfg, depths=(1, 4, 64))) == 40_258_197
 
@@ -54,7 +53,7 @@ def test_paper_config_shapes_and_parameter_count():
 def test_legacy_run_configs_load_as_the_uniform_network():
     from c2f.config import config_from_dict
 
-    old = dataclasses.asdict(load_config("configs/uniform.py"))
+    old = dataclasses.asdict(load_config("uniform"))
     del old["model"]["design"], old["model"]["init"]
     cfg = config_from_dict(old)
     assert cfg.model.design == "uniform" and cfg.model.init == "lecun"
@@ -62,11 +61,11 @@ def test_legacy_run_configs_load_as_the_uniform_network():
 
 def test_flops_counts():
     # The twins' FLOP counters: 109.0 GFLOPs (stacked) and 32.0 (uniform) per image.
-    macs = conv_macs(load_config("configs/paper.py").model)
+    macs = conv_macs(load_config("paper").model)
     assert 54.4e9 < macs < 54.6e9
-    macs = conv_macs(load_config("configs/uniform.py").model)
+    macs = conv_macs(load_config("uniform").model)
     assert 15.9e9 < macs < 16.05e9
-    tiny = load_config("configs/tiny.py").model
+    tiny = load_config("tiny").model
     tiny_macs, tiny_flops = conv_macs(tiny), forward_flops(tiny)
     # XLA skips padded taps but adds BatchNorm and ReLU work: within a factor of 2 MACs +- 25%.
     assert 0.75 * 2 * tiny_macs < tiny_flops < 1.25 * 2 * tiny_macs
@@ -170,5 +169,5 @@ def test_bad_input_and_config(tiny_cfg):
     assert Config(model=ModelConfig(depths=(1, 128))).depth_bins.num_bins == 128
     with pytest.raises(ValueError, match="depth_bins.num_bins \\(16\\) is derived"):
         Config(model=ModelConfig(depths=(1, 128)), depth_bins=DepthBins(num_bins=16))
-    with pytest.raises(ValueError, match="no such file"):
-        load_config("configs/nope.py")
+    with pytest.raises(ValueError, match="neither a named recipe .*demo.*nor a recipe file"):
+        load_config("nope")

@@ -26,7 +26,7 @@ jax.distributed.initialize(sys.argv[1], 2, int(sys.argv[2]))
 print("devices", jax.device_count(), "local", jax.local_device_count(), flush=True)
 from c2f.config import apply_overrides, load_config
 from c2f.train.loop import train
-cfg = apply_overrides(load_config("configs/tiny.py"), sys.argv[4:])
+cfg = apply_overrides(load_config("tiny"), sys.argv[4:])
 for steps in (2, 4):
     out = train(apply_overrides(cfg, [f"train.steps={steps}"]), sys.argv[3], progress=False)
     print("finished", out["step"], flush=True)

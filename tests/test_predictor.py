@@ -79,9 +79,9 @@ def test_predictor_evaluation_and_pictures_share_one_compiled_function(predictor
     # The Predictor's inference function evaluates a test split and feeds the pictures: for
     # one batch shape and root mode it is traced once, whoever calls it.
     from c2f.data import H5Source
-    from c2f.evaluate import evaluate, test_loader
+    from c2f.evaluation.evaluate import evaluate, test_loader
+    from c2f.serving.visualize import figure
     from c2f.sharding import make_mesh
-    from c2f.visualize import figure
 
     cfg = predictor.cfg
     source = H5Source(f"{cfg.data.root}/{cfg.data.test_file}")
@@ -126,7 +126,7 @@ def test_inference_side_never_imports_training_code(tiny_run):
 
     script = (
         "import sys, numpy as np\n"
-        "import c2f.evaluate, c2f.visualize, c2f.report\n"
+        "import c2f.evaluation.evaluate, c2f.serving.visualize, c2f.evaluation.report\n"
         "from c2f import Predictor\n"
         f"p = Predictor.from_checkpoint({str(tiny_run)!r})\n"
         "p(np.zeros((64, 64, 3), np.uint8))\n"

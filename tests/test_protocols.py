@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from c2f import protocols
-from c2f.floor import floor_errors, load_annot_mat
+from c2f.evaluation import protocols
+from c2f.evaluation.floor import floor_errors, load_annot_mat
 from c2f.inference import decode, unflip_volume
 
 
@@ -71,4 +71,6 @@ def test_eval_protocol_presets(tiny_run, capsys):
     # The tiny test split holds S9 only: p2-s11 fails before any work, naming the file.
     assert eval_cli.main(["--workdir", str(tiny_run), "--protocol", "p2-s11"]) == 2
     assert "no sample of S11" in capsys.readouterr().err
-    assert eval_cli.main(["--workdir", str(tiny_run), "--protocol", "nope"]) == 2
+    with pytest.raises(SystemExit) as exit_:  # argparse's choices: the table's names
+        eval_cli.main(["--workdir", str(tiny_run), "--protocol", "nope"])
+    assert exit_.value.code == 2

@@ -25,7 +25,7 @@ def test_a_changed_config_is_refused_and_an_accepted_one_logged(micro_cfg, micro
     changed = apply_overrides(micro_cfg, ["model.features=8", "optim.learning_rate=0.01"])
     with pytest.raises(ConfigChanged, match="model.features: 16 -> 8.*optim.learning_rate"):
         train(changed, tmp_path, progress=False)
-    argv = ["--config", "configs/tiny.py", "--workdir", str(tmp_path), "--set",
+    argv = ["--config", "tiny", "--workdir", str(tmp_path), "--set",
             f"data.root={str(tiny_data)!r}", "train.log_every=1", *MICRO[:1],
             "model.features=8"]  # fmt: skip
     assert train_cli.main(argv) == 2
@@ -109,7 +109,7 @@ def test_checkpoints_are_packed_and_the_earlier_layout_still_reads(micro_cfg, tm
         cfg, _, model, got_meta = ckpt.load_model(tmp_path / run)
         assert cfg == micro_cfg and got_meta["step"] == 2
         assert all(np.array_equal(a, np.asarray(b)) for a, b in zip(expected, jax_leaves(model)))
-        full, _ = ckpt.Checkpoints(tmp_path / run).restore(ckpt.abstract(state))
+        full, _ = ckpt.Checkpoints(tmp_path / run).restore(ckpt.restore_target(state))
         assert all(np.array_equal(np.asarray(a), np.asarray(b))
                    for a, b in zip(jax_leaves(state), jax_leaves(full)))  # fmt: skip
     # A checkpoint that does not fit the config is an error naming both.

@@ -91,7 +91,7 @@ def test_split_file_and_preview(synthetic_split, tmp_path):
 
 def test_motion_is_continuous_keeps_the_bones_and_is_stored_as_runs(tmp_path):
     from c2f.data.schema import open_dataset
-    from c2f.temporal import sequences
+    from c2f.evaluation.temporal import sequences
     from data_prep.synthetic import motion
     from data_prep.synthetic.generate import write_split
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from c2f import filters, temporal
+from c2f.evaluation import filters, temporal
 
 
 def _track(positions):

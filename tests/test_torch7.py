@@ -58,7 +58,7 @@ def written(tmp_path_factory):
 
 
 def _volumes_match(path, builder, input_res):
-    from c2f.model.summary import abstract_model
+    from c2f.model import abstract_model
 
     imported = read(path, input_res=input_res)
     model = abstract_model(imported.config)  # shapes only: every array must come from the file
@@ -147,7 +147,7 @@ def _nan_weight(builder, gmodule):
     ],
 )
 def test_wrong_networks_are_named(tmp_path, change, message):
-    from c2f.model.summary import abstract_model
+    from c2f.model import abstract_model
     from data_prep.torch7.convert import check_arrays_finite
 
     path = _mutated(tmp_path, change)
@@ -189,7 +189,7 @@ def imported_run(written, tmp_path_factory):
 
 def test_the_imported_run_loads_like_a_trained_one(written, imported_run, capsys):
     from c2f.checkpoint import load_model
-    from c2f.model.summary import abstract_model
+    from c2f.model import abstract_model
 
     path, builder = written
     cfg, graphdef, state, meta = load_model(imported_run)

@@ -45,7 +45,7 @@ def _randomised_twin(torch, module, name):
 def test_same_volumes_as_the_twin(twin, name, config):
     torch, module = twin
     net = _randomised_twin(torch, module, name)
-    cfg = load_config(f"configs/{config}.py").model
+    cfg = load_config(config).model
     cfg = ModelConfig(**{**cfg.__dict__, "compute_dtype": "float32"})
     model = from_state_dict(cfg, {k: v.numpy() for k, v in net.state_dict().items()})
     x = np.random.default_rng(0).uniform(size=(2, 256, 256, 3)).astype(np.float32)

@@ -109,7 +109,7 @@ def test_an_interrupted_run_exits_non_zero_and_says_where(micro_cfg, tmp_path, m
             pass
 
     monkeypatch.setattr(loop, "_StopFlag", StopAfterTwo)
-    argv = ["--config", "configs/tiny.py", "--workdir", str(tmp_path),
+    argv = ["--config", "tiny", "--workdir", str(tmp_path),
             "--set", f"data.root={micro_cfg.data.root!r}", "train.log_every=1"]  # fmt: skip
     assert train_cli.main(argv) == 130
     err = capsys.readouterr().err
@@ -142,7 +142,7 @@ def test_eval_writes_both_tables(tiny_run, capsys):
 
 
 def test_config_overrides_and_json_round_trip():
-    cfg = load_config("configs/paper.py")
+    cfg = load_config("paper")
     cfg2 = apply_overrides(cfg, ["train.steps=10", "optim.name=adam", "model.depths=[1, 64]"])
     assert cfg2.train.steps == 10 and cfg2.optim.name == "adam" and cfg2.model.depths == (1, 64)
     assert config_from_dict(json.loads(ckpt.config_to_json(cfg2))) == cfg2
@@ -152,7 +152,7 @@ def test_config_overrides_and_json_round_trip():
         apply_overrides(cfg, ["optim.name=sgd"])
     with pytest.raises(ValueError, match="key=value"):
         apply_overrides(cfg, ["train.steps"])
-    tiny = load_config("configs/tiny.py")
+    tiny = load_config("tiny")
     assert tiny.depth_bins.num_bins == 16  # derived from model.depths, stated nowhere else
     deeper = apply_overrides(tiny, ["model.depths=(4,48)"])
     assert deeper.depth_bins.num_bins == 48

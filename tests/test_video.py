@@ -6,7 +6,7 @@ import av
 import numpy as np
 import pytest
 
-from c2f import video
+from c2f.serving import video
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_bad_inputs_and_a_corrupt_frame(clip, micro_run, tmp_path, monkeypatch, 
 
 
 def test_mp4_writer_publishes_only_a_finished_file(tmp_path):
-    from c2f.mp4 import Mp4Writer
+    from c2f.serving.mp4 import Mp4Writer
 
     out = tmp_path / "w.mp4"
     frame = np.zeros((32, 48, 3), np.uint8)

@@ -15,6 +15,7 @@ import json
 
 import h5py
 import numpy as np
+from PIL import Image
 
 from c2f.data.schema import read
 
@@ -98,8 +99,6 @@ def validate(f: h5py.File, path) -> None:
                 full[start:stop] = bad
                 raise ValueError(f"{path}: field {field!r}: {what} at {_first(full)}")
     if n:
-        from PIL import Image
-
         try:
             with Image.open(io.BytesIO(f["image"][0].tobytes())) as img:
                 size = img.size

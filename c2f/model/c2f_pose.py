@@ -62,3 +62,8 @@ class C2FPose(nnx.Module):
             b, height, width, _ = h.shape
             volumes.append(h.reshape(b, height, width, cfg.joints, depth).transpose(0, 3, 4, 1, 2))
         return volumes
+
+
+def abstract_model(cfg: ModelConfig) -> C2FPose:
+    """The model with shape-only parameters (no memory, no initialisation)."""
+    return nnx.eval_shape(lambda: C2FPose(cfg, rngs=nnx.Rngs(0)))

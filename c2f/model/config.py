@@ -4,7 +4,11 @@ import dataclasses
 
 import jax.numpy as jnp
 
-DESIGNS = ("stacked", "uniform")
+# The designs, an extension point (name -> one line for help texts); C2FPose builds each.
+DESIGNS = {
+    "stacked": "the paper's hg-stacked-N.lua (wide branches, two lin layers per stage)",
+    "uniform": "the authors' hg.lua: 256 features throughout",
+}
 INITS = ("torch", "lecun")
 
 
@@ -53,7 +57,7 @@ class ModelConfig:
 
     def __post_init__(self):
         if self.design not in DESIGNS:
-            raise ValueError(f"ModelConfig.design: one of {DESIGNS}, got {self.design!r}")
+            raise ValueError(f"ModelConfig.design: one of {tuple(DESIGNS)}, got {self.design!r}")
         if self.init not in INITS:
             raise ValueError(f"ModelConfig.init: one of {INITS}, got {self.init!r}")
         if not self.depths or not all(isinstance(d, int) and d > 0 for d in self.depths):

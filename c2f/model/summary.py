@@ -1,24 +1,17 @@
 """Parameter count and forward FLOPs of a model configuration.
 
-``python -m c2f.model --config configs/paper.py`` prints both; the FLOPs come from
+``c2f model --config paper`` prints both; the FLOPs come from
 XLA's cost analysis of the compiled forward pass (multiply and add counted separately), on
 abstract parameters, so nothing is initialised.
 """
-
-import argparse
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from c2f.model.c2f_pose import C2FPose
+from c2f.model.c2f_pose import abstract_model
 from c2f.model.config import ModelConfig
-
-
-def abstract_model(cfg: ModelConfig) -> C2FPose:
-    """The model with shape-only parameters (no memory, no initialisation)."""
-    return nnx.eval_shape(lambda: C2FPose(cfg, rngs=nnx.Rngs(0)))
 
 
 def count_params(model_or_cfg) -> int:
@@ -89,22 +82,3 @@ def forward_flops(cfg: ModelConfig, batch: int = 1) -> float:
     if isinstance(cost, list):  # older jax returned one dict per device
         cost = cost[0]
     return float(cost["flops"])
-
-
-def main(argv=None) -> None:
-    from c2f.config import load_config
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="configs/paper.py", help="a configs/*.py file")
-    args = parser.parse_args(argv)
-    cfg = load_config(args.config).model
-    print(f"config: {args.config}  design={cfg.design} depths={cfg.depths} input={cfg.input_res}px")
-    print(f"parameters: {count_params(cfg):,}")
-    macs = conv_macs(cfg)
-    print(f"convolution multiply-adds per image: {macs / 1e9:.2f} G ({2 * macs / 1e9:.2f} GFLOPs)")
-    flops = forward_flops(cfg)
-    print(f"forward FLOPs per image, XLA cost analysis: {flops / 1e9:.2f} G")
-
-
-if __name__ == "__main__":
-    main()

@@ -6,6 +6,7 @@ import pathlib
 import time
 
 import numpy as np
+from PIL import Image
 from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
@@ -52,7 +53,6 @@ class MetricWriter:
         """Log an [H, W, 3] uint8 image."""
         if not self.enabled:
             return
-        from PIL import Image
 
         buf = io.BytesIO()
         Image.fromarray(image).save(buf, "PNG")

@@ -17,18 +17,24 @@ import numpy as np
 from tqdm import tqdm
 
 from c2f import checkpoint as ckpt
-from c2f import protocols
 from c2f.config import Config
 from c2f.data import BatchSpec, H5Source, Loader
 from c2f.data.mixture import Mixture, parse_mix
 from c2f.data.subset import without_actions
-from c2f.evaluate import evaluate, make_inference, protocol_options, summary_scalars, test_loader
+from c2f.evaluation import protocols
+from c2f.evaluation.evaluate import (
+    evaluate,
+    make_inference,
+    protocol_options,
+    summary_scalars,
+    test_loader,
+)
+from c2f.serving.visualize import figure
 from c2f.sharding import make_mesh, replicate, shard_batch
 from c2f.train.logger import MetricWriter
 from c2f.train.resume import check_resume_config, evaluated_steps, record_evaluation
 from c2f.train.state import create, eval_graph, learning_rate_schedule
 from c2f.train.steps import make_train_step
-from c2f.visualize import figure
 
 
 class TrainingDiverged(RuntimeError):
@@ -145,7 +151,7 @@ def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool
     if checkpoints.latest_step() is not None:
         # Before anything is written: a refused resume must leave the run as it was.
         changes = check_resume_config(workdir, checkpoints.meta(), cfg, allow_config_change)
-        state, meta = checkpoints.restore(ckpt.abstract(state))
+        state, meta = checkpoints.restore(ckpt.restore_target(state))
         start = int(meta["step"])
         print(f"resuming {workdir} at step {start}")
     if main_process:

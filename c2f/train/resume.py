@@ -11,6 +11,8 @@ import json
 import os
 import pathlib
 
+from c2f.checkpoint import run_config
+
 # Fields that do not change what is trained: run longer, log or save at other intervals,
 # move the data, use more or fewer loader processes.
 FREE_FIELDS = frozenset({
@@ -51,8 +53,6 @@ def check_resume_config(workdir, meta: dict, cfg, allow: bool = False) -> list[s
     Raises:
       ConfigChanged: naming the differing fields, unless they are all free or ``allow``.
     """
-    from c2f.checkpoint import run_config
-
     diffs = config_differences(run_config(workdir, meta), cfg)
     lines = [f"{k}: {old!r} -> {new!r}" for k, (old, new) in diffs.items()]
     binding = [k for k in diffs if k not in FREE_FIELDS]

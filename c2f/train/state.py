@@ -4,39 +4,14 @@ Hot paths call ``jax.jit`` on the split state (``nnx.split`` / ``nnx.merge`` ins
 function) rather than ``nnx.jit``, whose per-call Python cost is tens of ms on this network.
 """
 
-import optax
 from flax import nnx
 
-from c2f.config import Config, OptimConfig
+from c2f.config import Config
 from c2f.model import C2FPose
+from c2f.optim import learning_rate_schedule, make_optimizer
 
-
-def learning_rate_schedule(cfg: OptimConfig, total_steps: int):
-    """The step schedule (optionally after a linear warm-up)."""
-    boundaries = {int(s): cfg.decay_factor for s in cfg.decay_steps if 0 < s < total_steps}
-    schedule = optax.piecewise_constant_schedule(cfg.learning_rate, boundaries)
-    if cfg.warmup_steps > 0:
-        warmup = optax.linear_schedule(0.0, cfg.learning_rate, cfg.warmup_steps)
-        schedule = optax.join_schedules([warmup, schedule], [cfg.warmup_steps])
-    return schedule
-
-
-def make_optimizer(cfg: OptimConfig, total_steps: int) -> optax.GradientTransformation:
-    """RMSprop with Torch7's semantics (the paper) or Adam.
-
-    Torch's ``optim.rmsprop`` (the authors' ``-optMethod rmsprop``, alpha 0.99, epsilon 1e-8,
-    mean square starting at 0, no bias correction) steps by ``lr * g / (sqrt(m) + eps)``:
-    epsilon OUTSIDE the square root, hence ``eps_in_sqrt=False``. optax's default puts it
-    inside, which for the tiny gradients of a voxel MSE makes every step several times smaller.
-    """
-    schedule = learning_rate_schedule(cfg, total_steps)
-    if cfg.name == "rmsprop":
-        tx = optax.rmsprop(schedule, decay=0.99, eps=1e-8, eps_in_sqrt=False)
-    else:
-        tx = optax.adam(schedule)
-    if cfg.clip_norm > 0:
-        tx = optax.chain(optax.clip_by_global_norm(cfg.clip_norm), tx)
-    return tx
+__all__ = ["abstract_train_state", "build", "create", "eval_graph", "learning_rate_schedule",
+           "make_optimizer"]  # fmt: skip
 
 
 def build(cfg: Config):
@@ -51,7 +26,7 @@ def create(cfg: Config):
     return nnx.split(build(cfg))
 
 
-def abstract(cfg: Config):
+def abstract_train_state(cfg: Config):
     """(graphdef, state) with shape-only arrays: what a checkpoint is restored into."""
     return nnx.split(nnx.eval_shape(lambda: build(cfg)))
 

@@ -11,8 +11,19 @@ Coordinate convention (the one place it is stated for volumes; see also :mod:`c2
   depth resolutions over the same range relate by :func:`c2f.grid.rescale`.
 """
 
+from c2f.volume.decode import DECODERS, DECODES, check_decode, decode
 from c2f.volume.hard_argmax import hard_argmax_3d
 from c2f.volume.soft_argmax import soft_argmax_3d
 from c2f.volume.targets import TargetConfig, gaussian_target, target_sigmas
 
-__all__ = ["TargetConfig", "gaussian_target", "hard_argmax_3d", "soft_argmax_3d", "target_sigmas"]
+__all__ = [
+    "DECODERS",
+    "DECODES",
+    "TargetConfig",
+    "check_decode",
+    "decode",
+    "gaussian_target",
+    "hard_argmax_3d",
+    "soft_argmax_3d",
+    "target_sigmas",
+]

@@ -9,6 +9,8 @@ skipped, and leaves no file.
 import dataclasses
 import pathlib
 
+import av
+import cdflib
 import numpy as np
 
 from c2f.data.schema import DatasetWriter
@@ -67,8 +69,6 @@ def read_poses(path: pathlib.Path) -> np.ndarray:
     Raises:
       ValueError: naming the file when it is missing, unreadable, of the wrong layout or NaN.
     """
-    import cdflib
-
     if not path.is_file():
         raise ValueError(f"{path}: missing CDF file")
     try:
@@ -105,8 +105,6 @@ def convert(job: Job) -> Result:
 
 
 def _convert(job: Job) -> Result:
-    import av
-
     joints = read_poses(job.cdf_path)
     if not job.video_path.is_file():
         raise ValueError(f"{job.video_path}: missing video")

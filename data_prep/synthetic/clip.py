@@ -4,7 +4,7 @@ One continuous motion (:mod:`data_prep.synthetic.motion`) of a test subject seen
 cameras, rendered at 50 fps (or every ``--step``-th frame) through ONE fixed framing box that
 holds the whole motion, so the person moves within the frame as in a real video. Writes
 CLIP.mp4, CLIP.npz (``frame``, ``joints_2d`` px in the clip, ``joints_cam`` mm, ``K`` of the
-clip's pixels: the ground truth to compare ``python -m c2f.video`` against) and
+clip's pixels: the ground truth to compare ``c2f video`` against) and
 CLIP.boxes.json (the person's box in every frame, the authors' convention, for ``--boxes``:
 what a person detector would give).
 """
@@ -20,7 +20,7 @@ from tqdm import tqdm
 from c2f.geometry import box_from_joints, project, world_to_camera
 from c2f.geometry.crop import crop_matrix
 from c2f.h36m import ACTIONS, CAMERAS
-from c2f.mp4 import Mp4Writer
+from c2f.serving.mp4 import Mp4Writer
 from data_prep.synthetic import motion
 from data_prep.synthetic.render import random_style, render
 from data_prep.synthetic.scene import subject_cameras

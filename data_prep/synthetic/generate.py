@@ -5,12 +5,13 @@ import multiprocessing as mp
 import pathlib
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 from tqdm import tqdm
 
-from c2f.data.schema import DatasetWriter
+from c2f.data.schema import DatasetWriter, open_dataset, read
 from c2f.geometry import box_from_joints, project, world_to_camera
 from c2f.h36m import ACTIONS, CAMERAS
+from c2f.skeleton import BONES
 from data_prep.sample import stored_crop_matrix, stored_sample
 from data_prep.synthetic import motion
 from data_prep.synthetic.poses import sample_pose
@@ -93,11 +94,6 @@ class _Serial:
 
 def preview(path, out_png, n: int = 16) -> None:
     """A grid of the first samples of a split with their ground-truth 2D skeletons."""
-    from PIL import ImageDraw
-
-    from c2f.data.schema import open_dataset, read
-    from c2f.skeleton import BONES
-
     with open_dataset(path) as f:
         idx = np.linspace(0, len(f["image"]) - 1, n).astype(int)
         tiles = []

@@ -16,22 +16,34 @@ import pathlib
 import sys
 import time
 
+import numpy as np
+from PIL import Image
+
+from c2f.config import load_config
+from c2f.model import abstract_model, count_params
+from c2f.serving.predictor import Predictor
+from data_prep.torch7.convert import (
+    PAPER_CONFIG,
+    assign,
+    check_arrays_finite,
+    file_digest,
+    read,
+    write_run,
+)
 from data_prep.torch7.t7file import Torch7Error
 
 DEFAULT_CHECK_DATA = pathlib.Path(__file__).resolve().parents[3] / "shared/data/mmpose_h36m_samples"
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(
-        prog="python -m data_prep.torch7", description=__doc__.split("\n")[0]
-    )
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("file", type=pathlib.Path, help="the .t7 file (torch.save of the gModule)")
     p.add_argument("--out", type=pathlib.Path, required=True, help="the run directory to write")
     p.add_argument(
         "--config",
         type=pathlib.Path,
         default=None,
-        help="recipe whose data/train settings the run gets (default configs/paper.py)",
+        help="recipe whose data/train settings the run gets (default: paper)",
     )
     p.add_argument("--joints", type=int, default=17, help="joints per volume (default 17)")
     p.add_argument(
@@ -63,18 +75,12 @@ def parse_args(argv=None):
 
 def run_config(args, model_config):
     """The run's Config: the recipe's, with the imported architecture."""
-    from c2f.config import load_config
-    from data_prep.torch7.convert import PAPER_CONFIG
-
     cfg = load_config(args.config or PAPER_CONFIG)
     return dataclasses.replace(cfg, model=model_config)
 
 
 def import_file(args) -> dict:
     """Read, map, and write the run; returns what the summary prints."""
-    from c2f.model.summary import abstract_model, count_params
-    from data_prep.torch7.convert import assign, check_arrays_finite, file_digest, read, write_run
-
     if (args.out / "checkpoints").exists():  # before the (long) read
         raise FileExistsError(f"--out: {args.out} already holds checkpoints; choose a new folder")
     size_mb = args.file.stat().st_size / 2**20 if args.file.is_file() else 0
@@ -117,11 +123,6 @@ def check(workdir, data_dir: pathlib.Path) -> dict:
     """
     import pickle
 
-    import numpy as np
-    from PIL import Image
-
-    from c2f.predictor import Predictor
-
     npz = data_dir / "test_h36m_body3d.npz"
     if not npz.is_file():
         raise FileNotFoundError(f"--check-data: {npz} not found (mmpose's tests/data/h36m)")
@@ -153,7 +154,7 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"imported {summary['parameters']:,} parameters into {args.out} (checkpoint step 0)")
-    print(f"  evaluate: python eval.py --workdir {args.out} --protocol paper")
+    print(f"  evaluate: c2f eval --workdir {args.out} --protocol paper")
     if args.check:
         try:
             errors = check(args.out, args.check_data)

@@ -9,14 +9,16 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from c2f.checkpoint import Checkpoints, config_to_json
 from c2f.model.batch_norm import BatchNorm
 from c2f.model.config import ModelConfig
 from c2f.model.conv import Conv
+from c2f.train.state import make_optimizer
 from data_prep.torch7 import t7file
 from data_prep.torch7.nngraph import data_flow
 from data_prep.torch7.stacked import BN, CONV, StackedWalk, bn_weights, conv_weights, kind
 
-PAPER_CONFIG = pathlib.Path(__file__).resolve().parents[2] / "configs" / "paper.py"
+PAPER_CONFIG = "paper"  # the named recipe (c2f/configs/paper.py)
 
 
 @dataclasses.dataclass
@@ -92,7 +94,7 @@ def _layers_in(modules) -> dict:
 def assign(model, imported: Imported) -> None:
     """Copy the file's weights into ``model`` (a :class:`C2FPose` of ``imported.config``).
 
-    ``model`` may be abstract (:func:`c2f.model.summary.abstract_model`): every variable of
+    ``model`` may be abstract (:func:`c2f.model.abstract_model`): every variable of
     the network is a convolution's or a BatchNorm's, and each is set.
 
     Raises:
@@ -146,9 +148,6 @@ def write_run(out, cfg, model, source: dict) -> None:
     Raises:
       FileExistsError: ``out`` already holds checkpoints (nothing is overwritten).
     """
-    from c2f.checkpoint import Checkpoints, config_to_json
-    from c2f.train.state import make_optimizer
-
     out = pathlib.Path(out)
     if (out / "checkpoints").exists():
         raise FileExistsError(f"--out: {out} already holds checkpoints; choose a new folder")

@@ -1,0 +1,65 @@
+"""The ``c2f`` command: one verb per task, each a thin parser over a library function.
+
+``VERBS`` is the table of verbs (name -> module, one line of help); ``c2f --help`` lists it.
+A verb's module is imported only when that verb runs: importing jax alone takes seconds
+(measured 2.7 s cold on the 2-core CI machine), which ``c2f --help`` should not pay.
+
+Exit codes, the same for every verb: 0 done; 1 a run diverged (train); 2 bad input or a
+refused run (named in the message); 3 partial output (``video``: a frame did not decode, the
+frames before it are written; ``predict``: an image did not decode, the others are written);
+130 interrupted (SIGINT/SIGTERM; ``train`` saves first and resumes when re-run).
+"""
+
+import importlib
+import sys
+
+from c2f import __version__
+
+VERBS = {
+    "train": ("c2f.cli.train", "train a recipe into a workdir (resumes; --set overrides)"),
+    "eval": ("c2f.cli.eval", "evaluate a run under a protocol: per-action tables"),
+    "predict": ("c2f.cli.predict", "pose your own images: joints to JSON/NPZ, drawn pictures"),
+    "video": ("c2f.serving.video", "pose a video: drawn MP4, joints, optional filter"),
+    "export": ("c2f.serving.export", "export a run as a StableHLO or ONNX artifact"),
+    "data": ("c2f.cli.data", "convert a dataset to c2f's format (c2f data SOURCE --help)"),
+    "model": ("c2f.cli.model", "a recipe's network: parameters and FLOPs"),
+    "draw": ("c2f.cli.draw", "draw a run's predictions on test samples to a PNG"),
+    "floor": ("c2f.evaluation.floor", "a protocol's error floor with perfect volumes"),
+    "bench": ("c2f.cli.bench", "the speed suite (from a checkout; BENCHMARKS.md)"),
+}
+
+
+def usage() -> str:
+    width = max(map(len, VERBS))
+    lines = [f"  {name:<{width}}  {text}" for name, (_, text) in VERBS.items()]
+    return (
+        "usage: c2f VERB [ARGS...]   (c2f VERB --help for a verb's arguments)\n\n"
+        "Coarse-to-fine volumetric 3D keypoint estimation in JAX.\n\nverbs:\n"
+        + "\n".join(lines)
+        + "\n\nexit codes: 0 done, 1 diverged, 2 bad input, 3 partial output, 130 interrupted"
+    )
+
+
+def main(argv=None) -> int:
+    """Run ``c2f VERB ARGS...``; returns the verb's exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    if argv[0] in ("-V", "--version"):
+        print(f"c2f {__version__}")
+        return 0
+    verb, rest = argv[0], argv[1:]
+    if verb not in VERBS:
+        print(f"c2f: unknown verb {verb!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(VERBS[verb][0])
+    saved, sys.argv = sys.argv, [f"c2f {verb}", *rest]  # argparse's prog: "c2f VERB"
+    try:
+        code = module.main(rest)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        sys.argv = saved
+    return int(code or 0)

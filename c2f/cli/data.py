@@ -1,0 +1,46 @@
+"""``c2f data SOURCE ...``: every converter to c2f's dataset format, by name.
+
+``SOURCES`` is the table (name -> module with ``main(argv)``, one line of help); each
+converter is also ``python -m MODULE``. Formats and conventions: docs/data.md.
+"""
+
+import importlib
+import sys
+
+SOURCES = {
+    "synthetic": ("data_prep.synthetic.__main__", "the embedded Human3.6M-shaped synthetic set"),
+    "clip": ("data_prep.synthetic.clip", "a rendered synthetic walking clip with ground truth"),
+    "h36m": ("data_prep.h36m.__main__", "the Human3.6M release (videos, CDF poses, metadata)"),
+    "c2f-annot": ("data_prep.c2f_annot", "the authors' Human3.6M annotation files (.h5)"),
+    "mpii": ("data_prep.mpii", "MPII Human Pose (2D only), .mat or JSON"),
+    "coco": ("data_prep.coco", "COCO person keypoints (2D only)"),
+    "mpi-inf-3dhp": ("data_prep.mpi_inf_3dhp", "MPI-INF-3DHP test set, training sequences, .npz"),
+    "stills": ("data_prep.synthetic.stills", "a dataset file's images as JPEG files"),
+    "strip-3d": ("data_prep.strip_3d", "keep some actions of a file as 2D-only samples"),
+    "torch7": ("data_prep.torch7.__main__", "the authors' trained Torch7 network as a c2f run"),
+}
+
+
+def usage() -> str:
+    width = max(map(len, SOURCES))
+    lines = [f"  {name:<{width}}  {text}" for name, (_, text) in SOURCES.items()]
+    return "usage: c2f data SOURCE [ARGS...]   (c2f data SOURCE --help)\n\nsources:\n" + "\n".join(
+        lines
+    )
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0
+    source, rest = argv[0], argv[1:]
+    if source not in SOURCES:
+        print(f"c2f data: unknown source {source!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(SOURCES[source][0])
+    saved, sys.argv = sys.argv, [f"c2f data {source}", *rest]
+    try:
+        return int(module.main(rest) or 0)
+    finally:
+        sys.argv = saved

@@ -1,0 +1,129 @@
+"""``c2f eval``: evaluate a trained run under a named protocol, MPJPE and PA-MPJPE per action.
+
+    c2f eval --workdir runs/demo [--checkpoint STEP | --best] [--data PATH]
+                   [--protocol paper|p1-gt-root|p2-s11] [--flip] [--root gt|bones]
+                   [--decode soft|hard|argmax] [--every N] [--vis N] [--workers N]
+
+``eval.py`` is the same command. The checkpoint is read with the config it was trained with.
+The protocol (c2f/evaluation/protocols.py; default: the run's ``train.protocol``) fixes the
+samples, decoding, flip test, root depth and average, and is printed above the table. ``--decode``,
+``--root`` and ``--flip`` override it (the header then says so and the paper's published numbers
+are not shown). Writes the table as JSON and Markdown to WORKDIR/eval/; ``--vis N`` draws N of the
+evaluated samples.
+"""
+
+import argparse
+import dataclasses
+import pathlib
+import sys
+
+import numpy as np
+from PIL import Image
+
+from c2f.checkpoint import load_model
+from c2f.data import DatasetError, H5Source
+from c2f.evaluation import filters, mpi_inf_3dhp, protocols, report, temporal
+from c2f.evaluation.evaluate import evaluate, make_inference, protocol_options, test_loader
+from c2f.serving.visualize import figure
+from c2f.sharding import make_mesh
+from c2f.volume import DECODES
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--workdir", required=True)
+    p.add_argument("--checkpoint", type=int, help="step to evaluate (default: the latest)")
+    p.add_argument("--best", action="store_true", help="the best checkpoint by test MPJPE")
+    p.add_argument("--data", help="dataset file (default: the run's test split)")
+    p.add_argument("--protocol", choices=tuple(protocols.PROTOCOLS), help="default: the run's")
+    p.add_argument("--flip", action="store_true", help="average with the mirrored image's")
+    p.add_argument("--root", choices=("gt", "bones"), help="root depth: ground truth or bones")
+    p.add_argument("--decode", choices=DECODES, help="override the protocol")
+    p.add_argument("--every", type=int, default=1, help="evaluate every N-th sample")
+    p.add_argument("--vis", type=int, default=0, help="also draw N samples to a PNG")
+    p.add_argument("--workers", type=int, help="processes building examples (default: the run's)")
+    p.add_argument(
+        "--smooth",
+        choices=filters.FILTERS,
+        default="none",
+        help="filter each sequence's predictions; tables show before and after",
+    )
+    p.add_argument("--causal", action="store_true", help="the filter's causal (live) form")
+    p.add_argument(
+        "--all-frames",
+        action="store_true",
+        help="every stored frame of the protocol's subjects, not every 5th/64th",
+    )
+    args = p.parse_args(argv)
+    if args.every < 1:
+        p.error("--every must be >= 1")
+    if args.vis < 0 or (args.workers is not None and args.workers < 0):
+        p.error("--vis and --workers must be >= 0")
+
+    try:
+        which = "best" if args.best else "last"
+        cfg, graphdef, state, meta = load_model(args.workdir, step=args.checkpoint, which=which)
+        data = pathlib.Path(args.data or pathlib.Path(cfg.data.root) / cfg.data.test_file)
+        source = H5Source(data)
+        if not source.column("valid_3d").any():
+            raise ValueError(f"{data}: a 2D-only file (no joint has 3D): nothing to evaluate")
+        benchmark = source.source == "mpi_inf_3dhp"  # its own protocol, unless one is named
+        protocol = protocols.get(args.protocol or ("mpi-inf-3dhp" if benchmark
+                                                   else cfg.train.protocol))  # fmt: skip
+        if args.all_frames:  # e.g. a test split converted with --test-frame-step 1
+            protocol = dataclasses.replace(protocol, frame_every=1)
+        loader, indices = test_loader(cfg, source, every=args.every, protocol=protocol,
+                                      workers=args.workers)  # fmt: skip
+        flip = "coords" if args.flip and protocol.flip == "none" else None
+        options = protocol_options(cfg, protocol, decode=args.decode, flip=flip, root=args.root)
+    except (FileNotFoundError, DatasetError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    overridden = [k for k, v in (("decode", args.decode), ("root", args.root), ("flip", flip)) if v]
+    if args.all_frames:
+        options = {**options, "frames": "all"}
+        overridden.append("frames")
+    picks = indices[np.linspace(0, len(indices) - 1, args.vis).astype(int)] if args.vis else ()
+    result = evaluate(make_inference(cfg, graphdef, state, options), loader, indices,
+                      make_mesh(), root=options["root"], pictures=picks)  # fmt: skip
+    columns = {k: source.column(k)[result["index"]]
+               for k in ("subject", "action", "subaction", "camera", "frame")}  # fmt: skip
+    timed, info = {}, {}
+    if not source.independent_frames:
+        timed, info = temporal.evaluation_rows(result["pred_mm"], result["joints_rel_mm"],
+                                               columns, source.action_names, smooth=args.smooth,
+                                               causal=args.causal)  # fmt: skip
+    extra = dict(timed)
+    if benchmark:
+        rows = mpi_inf_3dhp.evaluation_rows(
+            result["pred_mm"],
+            result["joints_rel_mm"],
+            columns["subject"],
+            source.args.get("sequences"),
+        )
+        extra = {**rows, **extra}
+    if source.independent_frames:
+        note = ("The frame ids do not order a video (independent synthetic poses or still "
+                "images): no velocity or acceleration rows.")  # fmt: skip
+    elif timed:
+        note = (
+            f"Temporal rows: {info['runs']} runs of consecutive evaluated frames (step "
+            f"{info['frame_step']} frames of the video), never across a run's ends."
+        )
+    else:
+        note = "No two consecutive frames were evaluated: no velocity or acceleration rows."
+    if args.smooth != "none":
+        options = {**options, "smooth": args.smooth + ("-causal" if args.causal else "")}
+    text, name = report.write_evaluation(
+        pathlib.Path(args.workdir) / "eval", result, protocol=protocol, options=options,
+        overridden=overridden, data=data, step=meta["step"], source_kind=source.source,
+        extra_rows=extra, note=note,
+        groups=report.action_groups(result, source.action_names, cfg.data.hold_out_actions)
+        if cfg.data.hold_out_actions else None,
+    )  # fmt: skip
+    print(text)
+    print(f"wrote {name}.md and .json ({result['examples_per_s']:.1f} examples/s)")
+    if args.vis:
+        Image.fromarray(figure(result["pictures"], cfg)).save(f"{name}.png")
+        print(f"wrote {name}.png")
+    return 0

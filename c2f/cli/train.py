@@ -1,0 +1,63 @@
+"""``c2f train``: train the coarse-to-fine network (``train.py`` is the same command).
+
+    c2f train --config demo --workdir runs/demo [--set train.steps=500 ...]
+
+--config takes a named recipe (c2f.config.recipe_names: paper, uniform, integral,
+integral_mpii, demo, tiny) or the path of a recipe file.
+
+Resumes from the latest checkpoint in --workdir, with the same config (a config that changes
+the experiment is refused, naming the fields, unless --allow-config-change). SIGINT/SIGTERM
+save a checkpoint and exit with status 130 ("interrupted at step N"); a diverged run exits
+with 1; a refused resume or a bad dataset with 2. Multi-host: pass
+--coordinator, --num-processes and --process-id (or set JAX's cluster environment) to call
+``jax.distributed.initialize``.
+"""
+
+import argparse
+import sys
+
+import jax
+
+from c2f.config import apply_overrides, load_config
+from c2f.data import DatasetError
+from c2f.train.loop import TrainingDiverged, train
+from c2f.train.resume import ConfigChanged
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--config", required=True, help="a recipe name (demo, paper, ...) or file")
+    p.add_argument("--workdir", required=True, help="checkpoints, logs and config")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides")
+    p.add_argument("--coordinator", help="host:port of process 0 (multi-host)")
+    p.add_argument("--num-processes", type=int)
+    p.add_argument("--process-id", type=int)
+    p.add_argument("--distributed", action="store_true", help="initialise from the environment")
+    p.add_argument(
+        "--allow-config-change",
+        action="store_true",
+        help="resume although the config differs from the checkpoint's (recorded in the log)",
+    )
+    args = p.parse_args(argv)
+    if args.coordinator or args.distributed:
+        jax.distributed.initialize(args.coordinator, args.num_processes, args.process_id)
+
+    try:
+        cfg = apply_overrides(load_config(args.config), args.set)
+    except ValueError as e:
+        p.error(str(e))
+    try:
+        summary = train(cfg, args.workdir, allow_config_change=args.allow_config_change)
+    except TrainingDiverged as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except (ConfigChanged, DatasetError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if summary.get("interrupted"):
+        # Not "done": scripts and schedulers must see that the run has steps left.
+        print(f"interrupted at step {summary['step']}; re-run the same command to resume",
+              file=sys.stderr)  # fmt: skip
+        return 130
+    print(f"done at step {summary['step']}")
+    return 0

@@ -1,0 +1,245 @@
+"""Pose a video: ``c2f video IN.mp4 --workdir RUN --out OUT.mp4``.
+
+Decodes IN with PyAV, predicts every ``--every``-th frame through the :class:`c2f.Predictor`
+in batches, optionally filters the joints over time (``--smooth``, :mod:`c2f.evaluation.filters`),
+and writes OUT: each frame with the 2D skeleton beside a front and side view of the 3D one; the
+joints of every frame go to ``OUT.npz`` (``frame``, ``joints_2d`` px, ``joints_3d``
+root-relative mm, raw and filtered). With ``--truth CLIP.npz`` (ground truth per video frame,
+as ``python -m data_prep.synthetic.clip`` writes it) the errors before and after the filter
+are printed and written to ``OUT.json``. The person is the whole frame unless ``--box`` (one box
+for all frames) or ``--boxes`` (a JSON list of one ``[x0, y0, x1, y1]`` or null per frame).
+
+A frame that cannot be decoded ends the input there: the frames before it are predicted and
+written, and the message says where it stopped (exit code 3). An unreadable file is an error
+naming it (exit code 2).
+"""
+
+import argparse
+import json
+import pathlib
+import sys
+
+import av
+import numpy as np
+from tqdm import tqdm
+
+from c2f.evaluation import metrics, temporal
+from c2f.evaluation.filters import FILTERS, smooth_runs
+from c2f.serving.mp4 import FrameError, Mp4Writer, prefetch, read_frames
+from c2f.serving.predictor import Predictor
+from c2f.serving.visualize import draw_2d, draw_3d
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("input", type=pathlib.Path)
+    p.add_argument("--workdir", required=True)
+    p.add_argument("--out", required=True, type=pathlib.Path, help="the output .mp4")
+    p.add_argument("--best", action="store_true", help="the best checkpoint by test MPJPE")
+    p.add_argument("--box", help="x0,y0,x1,y1 px: the person in every frame")
+    p.add_argument("--boxes", type=pathlib.Path, help="JSON list: a box (or null) per frame")
+    p.add_argument("--K", help="fx,fy,cx,cy px of the camera (default: a nominal one)")
+    p.add_argument("--smooth", choices=FILTERS, default="none")
+    p.add_argument("--causal", action="store_true", help="the filter's causal (live) form")
+    p.add_argument("--every", type=int, default=1, help="predict every N-th frame")
+    p.add_argument("--batch", type=int, default=8, help="frames per prediction call")
+    p.add_argument(
+        "--truth",
+        type=pathlib.Path,
+        help="ground truth .npz (data_prep.synthetic.clip's): errors before/after",
+    )
+    return p.parse_args(argv)  # fmt: skip
+
+
+def parse_numbers(text: str, count: int, name: str) -> list:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != count:
+        raise ValueError(f"{name}: expected {count} comma-separated numbers, got {text!r}")
+    return values
+
+
+def compose(frame: np.ndarray, uv, joints_3d) -> np.ndarray:
+    """The frame with its 2D skeleton, beside the 3D views; even sides (for yuv420p)."""
+    left = draw_2d(frame, uv, width=max(2, frame.shape[0] // 150))
+    size = frame.shape[0]
+    right = draw_3d(joints_3d, size=size)
+    image = np.concatenate([left, right], axis=1)
+    h, w = image.shape[:2]
+    return np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)))
+
+
+def predict(predictor, path, every: int, batch: int, boxes, K) -> tuple[dict, str]:
+    """Joints of every kept frame of ``path``: ({frame, joints_2d, joints_3d}, stop message)."""
+    frames, uv, rel = [], [], []
+    pending, stopped = [], ""
+
+    def flush():
+        if not pending:
+            return
+        images = [f for _, f in pending]
+        shapes = {f.shape for f in images}
+        if len(shapes) > 1:
+            raise ValueError(f"{path}: frame sizes change within the video ({sorted(shapes)})")
+        picked = [None if boxes is None else boxes(i) for i, _ in pending]
+        if any(b is not None for b in picked):
+            h, w = images[0].shape[:2]
+            picked = [b if b is not None else (-0.5, -0.5, w - 0.5, h - 0.5) for b in picked]
+        else:
+            picked = None
+        out = predictor(np.stack(images), boxes=picked, K=K)
+        frames.extend(i for i, _ in pending)
+        uv.append(out["joints_2d"])
+        rel.append(out["joints_3d"])
+        pending.clear()
+
+    bar = tqdm(desc="predict", unit="frame")
+    try:
+        for item in prefetch(read_frames(path, every)):
+            pending.append(item)
+            bar.update(1)
+            if len(pending) == batch:
+                flush()
+    except FrameError as e:
+        stopped = str(e)
+    flush()
+    bar.close()
+    if not frames:
+        raise ValueError(stopped or f"{path}: no frame decoded")
+    return {"frame": np.asarray(frames), "joints_2d": np.concatenate(uv),
+            "joints_3d": np.concatenate(rel)}, stopped  # fmt: skip
+
+
+def write_video(path, out, joints: dict, fps: float) -> None:
+    """Draw the kept frames of ``path`` with their joints into ``out`` (:class:`Mp4Writer`)."""
+    index = {int(f): k for k, f in enumerate(joints["frame"])}
+    last = int(joints["frame"][-1])
+    with Mp4Writer(out, fps) as writer:
+        bar = tqdm(desc="draw", unit="frame", total=len(index))
+        try:
+            for i, frame in prefetch(read_frames(path)):
+                if i > last:
+                    break
+                if i in index:
+                    k = index[i]
+                    writer.write(compose(frame, joints["joints_2d"][k], joints["joints_3d"][k]))
+                    bar.update(1)
+        except FrameError:
+            pass  # the corrupt frame that ended the predictions: everything before is drawn
+        bar.close()
+
+
+def truth_errors(joints: dict, raw: dict, truth: dict) -> dict:
+    """Errors of the raw and the filtered joints against a clip's ground truth.
+
+    Args:
+      joints: the (filtered) joints of :func:`predict`: ``frame`` [T] video frame indices,
+        ``joints_2d`` [T, J, 2] px, ``joints_3d`` [T, J, 3] root-relative mm.
+      raw: the same before the filter.
+      truth: ``joints_2d`` [N, J, 2] px and ``joints_cam`` [N, J, 3] mm of every video frame
+        (``python -m data_prep.synthetic.clip``'s ``.npz``).
+
+    Returns:
+      ``{"raw": e, "filtered": e}``, each with ``mpjpe_mm``, ``pa_mpjpe_mm``, ``error_2d_px``,
+      ``mpjve_mm_per_frame`` and ``accel_error_mm_per_frame2`` (frames as predicted: with
+      ``--every N``, per N video frames).
+    """
+    frames = np.asarray(joints["frame"])
+    if frames.max() >= len(truth["joints_cam"]):
+        raise ValueError(
+            f"--truth: holds {len(truth['joints_cam'])} frames, the video has {frames.max() + 1}"
+        )
+    gt = np.asarray(truth["joints_cam"], np.float64)[frames]
+    gt = gt - gt[:, :1]
+    gt_2d = np.asarray(truth["joints_2d"], np.float64)[frames]
+    runs = [np.arange(len(frames))]
+    out = {}
+    for name, j in (("raw", raw), ("filtered", joints)):
+        pred = np.asarray(j["joints_3d"], np.float64)
+        t = temporal.temporal_errors(pred, gt, runs)
+        out[name] = {
+            "mpjpe_mm": float(np.mean(metrics.mpjpe(pred, gt))),
+            "pa_mpjpe_mm": float(np.mean(metrics.pa_mpjpe(pred, gt))),
+            "error_2d_px": float(np.linalg.norm(j["joints_2d"] - gt_2d, axis=-1).mean()),
+            "mpjve_mm_per_frame": t["mpjve"],
+            "accel_error_mm_per_frame2": t["accel_error"],
+        }
+    return out
+
+
+def _fps(path) -> float:
+    with av.open(str(path)) as container:
+        rate = container.streams.video[0].average_rate
+    return float(rate) if rate else 25.0
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+
+    try:
+        if args.every < 1 or args.batch < 1:
+            raise ValueError("--every and --batch must be >= 1")
+        if args.box and args.boxes:
+            raise ValueError("--box and --boxes: give one of them")
+        boxes = None
+        if args.box:
+            box = parse_numbers(args.box, 4, "--box")
+            boxes = lambda i: box  # noqa: E731
+        elif args.boxes:
+            listed = json.loads(args.boxes.read_text())
+            if not isinstance(listed, list):
+                raise ValueError(f"--boxes: {args.boxes} must hold a JSON list, one entry a frame")
+            boxes = lambda i: listed[i] if i < len(listed) else None  # noqa: E731
+        K = None
+        if args.K:
+            fx, fy, cx, cy = parse_numbers(args.K, 4, "--K")
+            K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]])
+        if not args.input.is_file():
+            raise ValueError(f"{args.input}: no such file")
+        truth = None
+        if args.truth:
+            try:
+                with np.load(args.truth) as z:
+                    truth = {k: z[k] for k in ("joints_2d", "joints_cam")}
+            except (OSError, ValueError, KeyError) as e:
+                raise ValueError(f"--truth: {args.truth}: not a clip's ground truth ({e})") from e
+        predictor = Predictor.from_checkpoint(args.workdir, which="best" if args.best else "last")
+        joints, stopped = predict(predictor, args.input, args.every, args.batch, boxes, K)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    runs = [np.arange(len(joints["frame"]))]
+    raw = dict(joints)
+    if args.smooth != "none":
+        for key in ("joints_2d", "joints_3d"):
+            joints[key] = smooth_runs(joints[key], runs, args.smooth, causal=args.causal)
+    fps = _fps(args.input) / args.every
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(args.out.with_suffix(".npz"), frame=joints["frame"], joints_2d=joints["joints_2d"],
+             joints_3d=joints["joints_3d"], joints_2d_raw=raw["joints_2d"],
+             joints_3d_raw=raw["joints_3d"], fps=fps, smooth=args.smooth)  # fmt: skip
+    write_video(args.input, args.out, joints, fps)
+    if truth is not None:
+        try:
+            errors = truth_errors(joints, raw, truth)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        args.out.with_suffix(".json").write_text(json.dumps(errors, indent=1))
+        for name, e in errors.items():
+            print(f"{name:>8}: MPJPE {e['mpjpe_mm']:.1f} mm, PA-MPJPE {e['pa_mpjpe_mm']:.1f} mm, "
+                  f"2D {e['error_2d_px']:.2f} px, MPJVE {e['mpjve_mm_per_frame']:.2f} mm/frame, "
+                  f"accel error {e['accel_error_mm_per_frame2']:.2f} mm/frame^2")  # fmt: skip
+    print(f"wrote {args.out} and {args.out.with_suffix('.npz')}: {len(joints['frame'])} frames"
+          f"{', filtered by ' + args.smooth if args.smooth != 'none' else ''}")  # fmt: skip
+    if stopped:
+        print(f"stopped early: {stopped}; the {len(joints['frame'])} frames before it are kept",
+              file=sys.stderr)  # fmt: skip
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
