@@ -180,6 +180,34 @@ class Config:
         parse_mix(self.data.mix, self.train.batch_size)
 
 
+def with_data_skeleton(cfg: Config, skeleton) -> Config:
+    """``cfg`` for data of ``skeleton``: the model's skeleton and joints, and the depth range.
+
+    A config that names no skeleton takes the data's (``model.joints`` follows it unless set
+    to another count: an error); one that names another skeleton is an error. The depth bins
+    span the skeleton's ``depth_range_mm`` unless the config sets its own range (the default
+    range is the paper's +-1 m, Human3.6M's own).
+
+    Raises:
+      ValueError: naming the field that disagrees with the data.
+    """
+    stated = cfg.model.skeleton
+    if stated is not None and stated != skeleton:
+        raise ValueError(
+            f"the data's skeleton is {skeleton.name!r} ({skeleton.num_joints} joints), but "
+            f"model.skeleton is {stated.name!r}"
+        )
+    try:
+        model = dataclasses.replace(cfg.model, skeleton=skeleton)
+    except ValueError as e:
+        raise ValueError(f"the data's skeleton is {skeleton.name!r}: {e}") from e
+    bins, default = cfg.depth_bins, DepthBins()
+    if (bins.min_mm, bins.max_mm) == (default.min_mm, default.max_mm):
+        near, far = skeleton.depth_range_mm
+        bins = dataclasses.replace(bins, min_mm=float(near), max_mm=float(far))
+    return dataclasses.replace(cfg, model=model, depth_bins=bins)
+
+
 def recipe_names() -> tuple[str, ...]:
     """The named recipes shipped in :mod:`c2f.configs` (one file each)."""
     folder = pathlib.Path(__file__).parent / "configs"  # a path: the recipes import this module
@@ -319,14 +347,15 @@ def _from_dict(cls, data: dict):
 
 
 # Model fields added after runs were saved, with the value those runs were built with.
-_LEGACY_MODEL_FIELDS = {"design": "uniform", "init": "lecun"}
+_LEGACY_MODEL_FIELDS = {"design": "uniform", "init": "lecun", "skeleton": "h36m17"}
 
 
 def config_from_dict(data: dict) -> Config:
     """Rebuild a :class:`Config` from ``dataclasses.asdict`` output (e.g. a checkpoint's JSON).
 
     A model section written before ``design`` and ``init`` existed describes the uniform
-    network with flax's initialisers, which is what such runs trained.
+    network with flax's initialisers, which is what such runs trained; one written before
+    ``skeleton`` existed is Human3.6M's 17 joints.
     """
     if isinstance(data.get("model"), dict):
         data = {**data, "model": {**_LEGACY_MODEL_FIELDS, **data["model"]}}

@@ -11,9 +11,9 @@ and a batch dict:
 * ``image`` uint8 [B, R, R, 3]: crops at the model's input resolution.
 * ``hm_to_img`` [B, 2, 3]: affine from heatmap px to original-image px.
 * ``intrinsics`` [B, 4] (fx, fy, cx, cy px) and ``distortion`` [B, 5] (Human3.6M's model).
-* ``root_depth_mm`` [B] (optional): the root's true depth; without it the root depth is
-  recovered from the paper's mean bone lengths. Its presence is part of the traced structure,
-  so each of the two modes compiles once per batch shape.
+* ``root_depth_mm`` [B] (optional; [B, P] for a skeleton of P > 1 parts): the root's true
+  depth; without it the root depth is recovered from the skeleton's mean bone lengths. Its presence
+  is part of the traced structure, so each of the two modes compiles once per batch shape.
 """
 
 import jax
@@ -22,7 +22,6 @@ import numpy as np
 from flax import nnx
 
 from c2f.reconstruct import reconstruct
-from c2f.skeleton import FLIP_PERMUTATION, ROOT
 from c2f.volume import check_decode, decode
 
 FLIPS = ("none", "coords", "volumes")
@@ -34,21 +33,22 @@ def to_float(images):
     return images.astype(jnp.float32) * (1.0 / 255.0)
 
 
-def unflip(coords, width: int):
+def unflip(coords, width: int, skeleton):
     """[B, J, 3] coordinates predicted on a mirrored image, mapped back.
 
-    x is mirrored about the ``width`` px heatmap and left/right joints are swapped.
+    x is mirrored about the ``width`` px heatmap and the skeleton's left/right joints are
+    swapped.
     """
-    coords = coords[:, jnp.array(FLIP_PERMUTATION)]
+    coords = coords[:, jnp.array(skeleton.flip_permutation)]
     return coords.at[..., 0].set(width - 1 - coords[..., 0])
 
 
-def unflip_volume(volume):
+def unflip_volume(volume, skeleton):
     """[B, J, D, H, W] predicted on a mirrored image, mapped back (W reversed, sides swapped).
 
     The authors' flip test (c2f-vol-demo ``main.lua``: ``flip(shuffleLR(x))``).
     """
-    return volume[:, jnp.array(FLIP_PERMUTATION), :, :, ::-1]
+    return volume[:, jnp.array(skeleton.flip_permutation), :, :, ::-1]
 
 
 def flip_mode(flip) -> str:
@@ -64,7 +64,8 @@ class Inference:
     """A model in evaluation mode and how to read it out, behind one jitted function.
 
     Args:
-      cfg: the run's configuration (model resolutions, depth bins).
+      cfg: the run's configuration (model resolutions, depth bins, the skeleton:
+        ``cfg.model.keypoints``).
       graphdef: the model's graph in evaluation mode.
       state: its state (replace it with :meth:`set_state`; the compiled function stays).
       decode: "soft", "hard" or "argmax".
@@ -89,20 +90,21 @@ class Inference:
     def _run(self, leaves, batch):
         self.traces += 1  # runs once per compilation, not per call
         cfg, how, flip = self.cfg, self.decode, self.flip
+        skeleton = cfg.model.keypoints
         model = nnx.merge(self.graphdef, jax.tree.unflatten(self._treedef, leaves))
         images = to_float(batch["image"])
         volume = model(images)[-1]
         if flip == "volumes":
-            mirrored = unflip_volume(model(images[:, :, ::-1])[-1])
+            mirrored = unflip_volume(model(images[:, :, ::-1])[-1], skeleton)
             volume = 0.5 * (volume.astype(jnp.float32) + mirrored.astype(jnp.float32))
         coords = decode(volume, how)
         if flip == "coords":
             mirrored = decode(model(images[:, :, ::-1])[-1], how)
-            coords = 0.5 * (coords + unflip(mirrored, cfg.model.output_res))
+            coords = 0.5 * (coords + unflip(mirrored, cfg.model.output_res, skeleton))
         root_depth = batch.get("root_depth_mm")
 
         def one(c, a, k, d, r):
-            return reconstruct(c, a, k, d, cfg.depth_bins, r)
+            return reconstruct(c, a, k, d, cfg.depth_bins, skeleton, r)
 
         in_axes = (0, 0, 0, 0, None if root_depth is None else 0)
         joints, uv = jax.vmap(one, in_axes)(
@@ -112,7 +114,7 @@ class Inference:
             "coords": coords,
             "uv": uv,
             "joints_mm": joints,
-            "pred_mm": joints - joints[:, ROOT : ROOT + 1],
+            "pred_mm": joints - joints[:, jnp.asarray(skeleton.root_of)],
         }
 
     def with_constant_weights(self):

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 from c2f.geometry.camera import Camera, undistort
 from c2f.geometry.depth_bins import DepthBins
 from c2f.geometry.root import recover_root_depth, skeleton_from_root_depth
-from c2f.skeleton import ROOT
+from c2f.skeleton import Skeleton
 
 
 def heatmap_to_image(coords, hm_to_img):
@@ -20,7 +20,8 @@ def heatmap_to_image(coords, hm_to_img):
     return coords[:, :2] @ hm_to_img[:, :2].T + hm_to_img[:, 2]
 
 
-def reconstruct(coords, hm_to_img, intrinsics, distortion, depth_bins: DepthBins, root_depth=None):
+def reconstruct(coords, hm_to_img, intrinsics, distortion, depth_bins: DepthBins,
+                skeleton: Skeleton, root_depth=None):  # fmt: skip
     """Camera-frame joints (mm) from one example's decoded coordinates.
 
     Args:
@@ -29,8 +30,9 @@ def reconstruct(coords, hm_to_img, intrinsics, distortion, depth_bins: DepthBins
       intrinsics: [4] fx, fy, cx, cy.
       distortion: [5] k1, k2, k3, p1, p2 (Human3.6M's model).
       depth_bins: the depth range of the volume.
-      root_depth: the root's depth in mm (ground truth); None recovers it from the paper's mean
-        bone lengths.
+      skeleton: the keypoint set: each joint's depth is relative to its part's root.
+      root_depth: the root's depth in mm (ground truth), [P] one per part for a skeleton of P
+        parts; None recovers it from the skeleton's mean bone lengths (one part only).
 
     Returns:
       (joints [J, 3] camera-frame mm, uv [J, 2] original-image px).
@@ -40,8 +42,10 @@ def reconstruct(coords, hm_to_img, intrinsics, distortion, depth_bins: DepthBins
     cam = Camera(R=jnp.eye(3), t=jnp.zeros(3), f=f, c=c, k=distortion[:3], p=distortion[3:])
     xy = undistort(cam, (uv - c) / f)
     z_rel = depth_bins.to_mm(coords[:, 2])
-    z_rel = z_rel - z_rel[ROOT]
+    z_rel = z_rel - z_rel[jnp.asarray(skeleton.root_of)]
     undistorted = xy * f + c
     if root_depth is None:
-        root_depth = recover_root_depth(undistorted, z_rel, f, c)
+        root_depth = recover_root_depth(undistorted, z_rel, f, c, skeleton)
+    elif len(skeleton.roots) > 1:  # one depth per part, spread to its joints
+        root_depth = jnp.asarray(root_depth)[jnp.asarray(skeleton.part_of)]
     return skeleton_from_root_depth(undistorted, z_rel, f, c, root_depth), uv

@@ -9,7 +9,7 @@ import pytest
 from c2f.data import H5Source
 from c2f.evaluation.mpi_inf_3dhp import EVAL_JOINTS, evaluation_rows
 from c2f.geometry import apply_affine, crop_matrix
-from c2f.skeleton import JOINT_NAMES
+from c2f.skeleton import H36M17, JOINT_NAMES
 from data_prep import mpi_inf_3dhp as M
 from tests.crop_check import crop_pixels_follow_the_original
 
@@ -93,14 +93,18 @@ def test_pck_and_auc_known_answers():
     off[:, list(EVAL_JOINTS[:7]), 0] = 99.0  # 7 joints 99 mm off, 7 joints 199 mm off
     off[:, list(EVAL_JOINTS[7:]), 0] = 199.0
     pred += off
-    rows = evaluation_rows(pred, gt, [1, 1, 5, 3])
+    rows = evaluation_rows(pred, gt, [1, 1, 5, 3], skeleton=H36M17)
     assert rows["PCK3D@150mm (%)"] == pytest.approx(
         {"TS1": 50.0, "TS3": 50.0, "TS5": 50.0, "GS": 50.0, "noGS": 50.0, "Outdoor": 50.0,
          "All": 50.0})  # fmt: skip
     # Thresholds 0, 5, ..., 150: the 99 mm joints pass at 11 of the 31 (100 and up).
     assert rows["AUC (%)"]["All"] == pytest.approx(100 * 0.5 * 11 / 31)
     assert rows["MPJPE, 14 joints (mm)"]["TS5"] == pytest.approx(149.0)
-    assert list(evaluation_rows(pred[:2], gt[:2], [4, 8], "S")["AUC (%)"]) == ["S4", "S8", "All"]
+    assert list(evaluation_rows(pred[:2], gt[:2], [4, 8], "S", skeleton=H36M17)["AUC (%)"]) == [
+        "S4",
+        "S8",
+        "All",
+    ]
 
 
 def test_eval_on_a_3dhp_file_prints_the_benchmark(samples, micro_run, tmp_path, capsys):

@@ -5,6 +5,7 @@ from scipy.spatial.transform import Rotation
 
 from c2f.evaluation import metrics, report
 from c2f.h36m import ACTIONS
+from c2f.skeleton import H36M17
 
 
 def _np_mpjpe(p, g):
@@ -35,13 +36,17 @@ def poses():
 
 def test_agree_with_float64_numpy(poses):
     pred, gt = poses
-    np.testing.assert_allclose(metrics.mpjpe(pred, gt), _np_mpjpe(pred, gt), rtol=1e-4)
+    np.testing.assert_allclose(
+        metrics.mpjpe(pred, gt, skeleton=H36M17), _np_mpjpe(pred, gt), rtol=1e-4
+    )
     np.testing.assert_allclose(metrics.pa_mpjpe(pred, gt), _np_pa_mpjpe(pred, gt), rtol=1e-3)
     err = np.linalg.norm((pred - pred[:, :1]) - (gt - gt[:, :1]), axis=-1)
-    np.testing.assert_allclose(metrics.pck3d(pred, gt), (err <= 150).mean(-1), atol=1e-6)
+    np.testing.assert_allclose(
+        metrics.pck3d(pred, gt, skeleton=H36M17), (err <= 150).mean(-1), atol=1e-6
+    )
     auc = np.mean([(err <= t).mean(-1) for t in np.arange(0, 151, 5)], axis=0)
-    np.testing.assert_allclose(metrics.auc3d(pred, gt), auc, atol=1e-6)
-    assert np.all(metrics.pa_mpjpe(pred, gt) <= metrics.mpjpe(pred, gt) + 1e-3)
+    np.testing.assert_allclose(metrics.auc3d(pred, gt, skeleton=H36M17), auc, atol=1e-6)
+    assert np.all(metrics.pa_mpjpe(pred, gt) <= metrics.mpjpe(pred, gt, skeleton=H36M17) + 1e-3)
 
 
 def test_similarity_transform_has_zero_pa_mpjpe(poses):
@@ -51,7 +56,7 @@ def test_similarity_transform_has_zero_pa_mpjpe(poses):
     scale = rng.uniform(0.5, 2.0, (len(gt), 1, 1))
     moved = scale * np.einsum("nij,nkj->nki", rot, gt) + rng.normal(0, 1000, (len(gt), 1, 3))
     assert float(np.max(metrics.pa_mpjpe(moved, gt))) < 0.05  # mm, float32
-    assert float(np.min(metrics.mpjpe(moved, gt))) > 10.0
+    assert float(np.min(metrics.mpjpe(moved, gt, skeleton=H36M17))) > 10.0
 
 
 def test_reflection_is_not_allowed(poses):
@@ -67,7 +72,11 @@ def test_reflection_is_not_allowed(poses):
 def test_root_alignment_and_jit(poses):
     pred, gt = poses
     shifted = pred + np.array([100.0, -50.0, 2000.0])
-    np.testing.assert_allclose(metrics.mpjpe(shifted, gt), metrics.mpjpe(pred, gt), rtol=1e-4)
+    np.testing.assert_allclose(
+        metrics.mpjpe(shifted, gt, skeleton=H36M17),
+        metrics.mpjpe(pred, gt, skeleton=H36M17),
+        rtol=1e-4,
+    )
     np.testing.assert_allclose(
         jax.jit(metrics.pa_mpjpe)(pred, gt), metrics.pa_mpjpe(pred, gt), rtol=1e-5
     )
@@ -94,13 +103,13 @@ def test_per_action_table():
 def test_bad_input(poses):
     pred, gt = poses
     with pytest.raises(ValueError, match="gt"):
-        metrics.mpjpe(pred, gt[:, :16])
+        metrics.mpjpe(pred, gt[:, :16], skeleton=H36M17)
     with pytest.raises(ValueError, match="pred"):
         metrics.pa_mpjpe(pred[..., :2], gt[..., :2])
     bad = pred.copy()
     bad[0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="pred.*NaN"):
-        metrics.mpjpe(bad, gt)
+        metrics.mpjpe(bad, gt, skeleton=H36M17)
     # Another dataset's activities are kept as named, in order of first appearance.
     other = metrics.per_action(np.array([1.0, 2.0, 4.0]), ["Sports", "Sitting x", "Sports"])
     assert other.per_action == {"Sports": 2.5, "Sitting x": 2.0} and other.weighted == 7 / 3

@@ -6,6 +6,7 @@ import pytest
 from c2f.data import BatchSpec, H5Source, Loader
 from c2f.data.mixture import Mixture, parse_mix
 from c2f.data.subset import without_actions
+from c2f.skeleton import H36M17
 
 
 def test_parse_mix_names_what_is_wrong():
@@ -87,7 +88,7 @@ def test_strip_3d_makes_a_2d_only_copy_of_some_actions(synthetic_split, tmp_path
     assert not source.column("valid_3d").any() and source.column("valid_2d").all()
     np.testing.assert_array_equal(source.column("joints_2d"), original.column("joints_2d")[walking])
     ex = make_example(source[0], Augmentation(), stored_res=128, input_res=64, output_res=16,
-                      depth_bins=DepthBins())  # fmt: skip
+                      depth_bins=DepthBins(), skeleton=H36M17)  # fmt: skip
     assert not ex["mask"].any() and ex["mask_xy"].sum() >= 15
     assert main(["--data", str(synthetic_split), "--actions", "Dancing", "--out", str(out)]) == 2
     assert "--actions: ['Dancing'] not among" in capsys.readouterr().err

@@ -6,7 +6,7 @@ import pytest
 from c2f.data import Augmentation, AugmentConfig, BatchSpec, H5Source, Loader, make_example
 from c2f.data.augment import decode_jpeg, sample_augmentation, warp
 from c2f.geometry import DepthBins
-from c2f.skeleton import FLIP_PAIRS
+from c2f.skeleton import FLIP_PAIRS, H36M17
 
 RES, OUT = 128, 32
 
@@ -37,6 +37,7 @@ def _example(sample, aug, source):
         input_res=RES,
         output_res=OUT,
         depth_bins=DepthBins(),
+        skeleton=H36M17,
     )
 
 

@@ -8,6 +8,7 @@ import pytest
 from c2f.evaluation import protocols
 from c2f.evaluation.floor import floor_errors, load_annot_mat
 from c2f.inference import decode, unflip_volume
+from c2f.skeleton import H36M17
 
 
 def test_selection_by_subject_and_frame():
@@ -26,7 +27,7 @@ def test_selection_by_subject_and_frame():
 def test_volume_flip_and_plain_argmax():
     rng = np.random.default_rng(0)
     vol = rng.uniform(size=(2, 17, 4, 8, 8)).astype(np.float32)
-    back = np.asarray(unflip_volume(unflip_volume(vol)))
+    back = np.asarray(unflip_volume(unflip_volume(vol, H36M17), H36M17))
     np.testing.assert_array_equal(back, vol)  # mirroring twice is the identity
     peak = np.zeros((1, 17, 4, 8, 8), np.float32)
     peak[0, :, 2, 5, 3] = 1.0
@@ -43,17 +44,17 @@ def test_error_floor_on_the_authors_real_frames(shared_data):
     # quantisation remains.
     samples = load_annot_mat(shared_data / "c2f_vol_demo/data/h36m-sample/annot/valid.mat")
     assert len(samples["joints_cam"]) == 394
-    argmax_bones = floor_errors(samples, "argmax", "bones")[0].mean()
-    soft_bones = floor_errors(samples, "soft", "bones")[0].mean()
-    argmax_gt, _ = floor_errors(samples, "argmax", "gt")
-    soft_gt, _ = floor_errors(samples, "soft", "gt")
+    argmax_bones = floor_errors(samples, "argmax", "bones", skeleton=H36M17)[0].mean()
+    soft_bones = floor_errors(samples, "soft", "bones", skeleton=H36M17)[0].mean()
+    argmax_gt, _ = floor_errors(samples, "argmax", "gt", skeleton=H36M17)
+    soft_gt, _ = floor_errors(samples, "soft", "gt", skeleton=H36M17)
     assert 27.5 < argmax_bones < 30.5 and 21.0 < soft_bones < 23.5
     # Voxels of ~27 mm (a heatmap px at 5 m) by 31 mm: ~17 mm; continuous + true root: exact.
     assert 12.0 < argmax_gt.mean() < 20.0 and soft_gt.max() < 0.5
     with pytest.raises(ValueError, match="root"):
-        floor_errors(samples, "argmax", "guess")
+        floor_errors(samples, "argmax", "guess", skeleton=H36M17)
     with pytest.raises(ValueError, match="decode"):
-        floor_errors(samples, "argmaks", "gt")
+        floor_errors(samples, "argmaks", "gt", skeleton=H36M17)
 
 
 def test_eval_protocol_presets(tiny_run, capsys):

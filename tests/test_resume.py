@@ -5,7 +5,8 @@ import json
 import pytest
 
 from c2f import checkpoint as ckpt
-from c2f.config import apply_overrides
+from c2f.config import apply_overrides, with_data_skeleton
+from c2f.skeleton import H36M17
 from c2f.train.loop import train
 from c2f.train.resume import ConfigChanged, evaluated_steps
 from tests.small import MICRO
@@ -33,7 +34,8 @@ def test_a_changed_config_is_refused_and_an_accepted_one_logged(micro_cfg, micro
     assert (tmp_path / "config.json").read_text() == saved
     assert ckpt.Checkpoints(tmp_path).latest_step() == 4
     cfg, *_ = ckpt.load_model(tmp_path)
-    assert cfg == micro_cfg
+    assert cfg == with_data_skeleton(micro_cfg, H36M17)  # the run records the data's skeleton
+    assert micro_cfg.model.skeleton is None and cfg.model.skeleton is H36M17
     # Free fields (how long, how often) need no flag; a binding change with the flag is logged.
     # (The seed: a binding field that leaves the compiled step as it was, so no compilation.)
     longer = apply_overrides(micro_cfg, ["train.steps=8", "train.log_every=2"])

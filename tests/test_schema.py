@@ -4,12 +4,21 @@ import h5py
 import numpy as np
 import pytest
 
-from c2f.data.schema import FIELDS, SCHEMA_VERSION, DatasetError, DatasetWriter, open_dataset
+from c2f.data.schema import (
+    FIELDS,
+    SCHEMA_VERSION,
+    DatasetError,
+    DatasetWriter,
+    field_shape,
+    open_dataset,
+)
+from c2f.skeleton import H36M17
 
 
 def _samples(n=3):
     out = {}
-    for name, (kind, shape) in FIELDS.items():
+    for name, (kind, _) in FIELDS.items():
+        shape = field_shape(name, 17)
         if kind == "vlen_uint8":
             out[name] = [bytes([i, 1, 2]) for i in range(n)]
         else:
@@ -134,8 +143,8 @@ def test_version_2_validity_and_version_1_files_still_read(synthetic_split, tmp_
         f["valid_3d"][...] = valid
     source = H5Source(new)
     kwargs = dict(stored_res=128, input_res=64, output_res=16, depth_bins=DepthBins())
-    plain = make_example(source[0], Augmentation(), **kwargs)
-    flipped = make_example(source[0], Augmentation(flip=True), **kwargs)
+    plain = make_example(source[0], Augmentation(), **kwargs, skeleton=H36M17)
+    flipped = make_example(source[0], Augmentation(flip=True), **kwargs, skeleton=H36M17)
     assert not plain["mask"][13] and plain["mask"].sum() == 16
     assert not flipped["mask"][16] and flipped["mask"].sum() == 16  # left wrist -> right one
     # ... and supervises it in x and y alone (c2f.losses' mask_xy).

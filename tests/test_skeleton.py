@@ -67,5 +67,5 @@ def test_mean_bone_lengths_match_the_authors_file(shared_data):
 def test_mean_bone_lengths_fit_real_training_frames(shared_data):
     # Four real frames of training subjects S1, S5, S7, S8: their mean bones are the paper's means.
     frames = np.load(shared_data / "mmpose_h36m_samples/test_h36m_body3d.npz")
-    lengths = sk.bone_lengths(frames["S"][:, :, :3] * 1000.0).mean(0)
+    lengths = sk.bone_lengths(frames["S"][:, :, :3] * 1000.0, skeleton=sk.H36M17).mean(0)
     np.testing.assert_allclose(lengths, sk.MEAN_BONE_LENGTHS_MM, rtol=0.03)

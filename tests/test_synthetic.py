@@ -7,7 +7,7 @@ from PIL import Image
 from c2f.data.schema import open_dataset
 from c2f.geometry import project, world_to_camera
 from c2f.h36m import ACTIONS
-from c2f.skeleton import bone_lengths
+from c2f.skeleton import H36M17, bone_lengths
 from data_prep.synthetic import poses as P
 from data_prep.synthetic.generate import preview, render_sample
 from data_prep.synthetic.scene import subject_cameras
@@ -19,7 +19,7 @@ def test_poses_keep_the_subjects_bones_and_stand_on_the_floor():
         lengths = P.subject_bone_lengths(subject)
         for action in ACTIONS:
             pose = P.sample_pose(action, subject, rng)
-            np.testing.assert_allclose(bone_lengths(pose), lengths, atol=1e-6)
+            np.testing.assert_allclose(bone_lengths(pose, skeleton=H36M17), lengths, atol=1e-6)
             assert pose[:, 2].min() >= 0.0 and min(pose[3, 2], pose[6, 2]) == pytest.approx(80.0)
             assert pose[10, 2] > max(pose[2, 2], pose[5, 2])  # head above the knees, always
     # Subjects differ in size; left and right limbs match within a subject.
@@ -100,7 +100,7 @@ def test_motion_is_continuous_keeps_the_bones_and_is_stored_as_runs(tmp_path):
     for action in ("Walking", "Sitting"):
         track = motion.sequence(action, 9, np.arange(120), rng)
         for frame in track[::17]:
-            np.testing.assert_allclose(bone_lengths(frame), lengths, atol=1e-6)
+            np.testing.assert_allclose(bone_lengths(frame, skeleton=H36M17), lengths, atol=1e-6)
         step = np.linalg.norm(np.diff(track, axis=0), axis=-1)
         accel = np.linalg.norm(track[:-2] - 2 * track[1:-1] + track[2:], axis=-1)
         # Smooth at 50 fps: joints move < 100 mm (5 m/s) and accelerate < 20 mm/frame^2.

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from c2f.evaluation import filters, temporal
+from c2f.skeleton import H36M17
 
 
 def _track(positions):
@@ -18,19 +19,21 @@ def test_constant_velocity_and_a_known_polynomial():
     still = _track(np.zeros((12, 3)))
     # Root-aligned: a skeleton translating at constant velocity has no motion at all.
     moving = _track(np.stack([3 * t, -2 * t, t], -1))
-    assert np.allclose(temporal.acceleration(moving), 0)
-    assert np.allclose(temporal.velocity_error(moving, still), 0)
+    assert np.allclose(temporal.acceleration(moving, skeleton=H36M17), 0)
+    assert np.allclose(temporal.velocity_error(moving, still, skeleton=H36M17), 0)
     # A joint on x(t) = c t^2 (root still): velocity 2ct + c per step, acceleration 2c.
     c = 1.5
     pred = still.copy()
     pred[:, 5, 0] += c * t**2
-    vel = temporal.velocity_error(pred, still)
+    vel = temporal.velocity_error(pred, still, skeleton=H36M17)
     np.testing.assert_allclose(vel, (c * (2 * t[:-1] + 1)) / 17)  # one joint of 17
-    np.testing.assert_allclose(temporal.acceleration_error(pred, still), 2 * c / 17)
-    np.testing.assert_allclose(temporal.acceleration(pred), 2 * c / 17)
+    np.testing.assert_allclose(
+        temporal.acceleration_error(pred, still, skeleton=H36M17), 2 * c / 17
+    )
+    np.testing.assert_allclose(temporal.acceleration(pred, skeleton=H36M17), 2 * c / 17)
     # A constant offset of the prediction changes position, not velocity or acceleration.
     assert np.allclose(temporal.acceleration_error(still + [[[0, 0, 0]] + [[5, 1, 2]] * 16],
-                                                   still), 0)  # fmt: skip
+                                                   still, skeleton=H36M17), 0)  # fmt: skip
 
 
 def test_sequences_are_split_at_videos_and_gaps_and_never_crossed():
@@ -49,7 +52,7 @@ def test_sequences_are_split_at_videos_and_gaps_and_never_crossed():
         x[r] = np.arange(len(r))[:, None] * [1.0, 0, 0] + 1000 * k
     pred = _track(np.zeros((11, 3)))
     pred[:, 3] += x
-    out = temporal.temporal_errors(pred, _track(np.zeros((11, 3))), runs)
+    out = temporal.temporal_errors(pred, _track(np.zeros((11, 3))), runs, skeleton=H36M17)
     assert out["accel_error"] == pytest.approx(0) and out["acceleration_terms"] == 1 + 3 + 1
     assert out["mpjve"] == pytest.approx(1 / 17) and out["velocity_terms"] == 2 + 4 + 2
     with pytest.raises(ValueError, match="same frame id twice"):
@@ -79,10 +82,10 @@ def test_filters_keep_what_they_should_and_smooth_noise():
     noisy = _track(np.stack([t, 0 * t, 0 * t], -1)) + rng.normal(0, 5, (40, 17, 3))
     clean = _track(np.stack([t, 0 * t, 0 * t], -1))
     runs = [np.arange(20), np.arange(20, 40)]
-    before = temporal.temporal_errors(noisy, clean, runs)["accel_error"]
+    before = temporal.temporal_errors(noisy, clean, runs, skeleton=H36M17)["accel_error"]
     for how in ("one-euro", "savgol"):
         smoothed = filters.smooth_runs(noisy, runs, how)
-        after = temporal.temporal_errors(smoothed, clean, runs)["accel_error"]
+        after = temporal.temporal_errors(smoothed, clean, runs, skeleton=H36M17)["accel_error"]
         assert after < 0.5 * before, (how, before, after)
         assert np.array_equal(filters.smooth_runs(noisy, [runs[1]], how)[:20], noisy[:20])
     with pytest.raises(ValueError, match="smooth: one of"):
@@ -102,12 +105,12 @@ def test_evaluation_rows_per_action_before_and_after_a_filter():
     columns = {"subject": ["S9"] * 20, "action": [0] * 10 + [1] * 10, "subaction": [1] * 20,
                "camera": [0] * 20, "frame": np.r_[t, t].astype(int)}  # fmt: skip
     rows, info = temporal.evaluation_rows(pred, gt, columns, ("Directions", "Eating"),
-                                          smooth="savgol")  # fmt: skip
+                                          smooth="savgol", skeleton=H36M17)  # fmt: skip
     assert info == {"runs": 2, "frame_step": 1}
     accel = rows["Accel error (mm/frame^2)"]
     assert set(accel.per_action) == {"Directions", "Eating"} and accel.frames == {
         "Directions": 8, "Eating": 8}  # fmt: skip
-    expected = temporal.acceleration_error(pred[:10], gt[:10]).mean()
+    expected = temporal.acceleration_error(pred[:10], gt[:10], skeleton=H36M17).mean()
     assert accel.per_action["Directions"] == pytest.approx(expected)
     after = rows["Accel error (mm/frame^2), savgol"]
     assert after.weighted < 0.5 * accel.weighted
@@ -115,4 +118,7 @@ def test_evaluation_rows_per_action_before_and_after_a_filter():
     # No consecutive frames: no temporal rows at all.
     lonely = {**columns, "frame": np.arange(20) * 7 + rng.permutation(20) % 3}
     lonely["subaction"] = list(range(20))
-    assert temporal.evaluation_rows(pred, gt, lonely, ("Directions", "Eating"))[0] == {}
+    assert (
+        temporal.evaluation_rows(pred, gt, lonely, ("Directions", "Eating"), skeleton=H36M17)[0]
+        == {}
+    )

@@ -14,6 +14,7 @@ SOURCES = {
     "c2f-annot": ("data_prep.c2f_annot", "the authors' Human3.6M annotation files (.h5)"),
     "mpii": ("data_prep.mpii", "MPII Human Pose (2D only), .mat or JSON"),
     "coco": ("data_prep.coco", "COCO person keypoints (2D only)"),
+    "interhand": ("data_prep.interhand", "InterHand2.6M (two hands, 42 joints, 3D)"),
     "mpi-inf-3dhp": ("data_prep.mpi_inf_3dhp", "MPI-INF-3DHP test set, training sequences, .npz"),
     "stills": ("data_prep.synthetic.stills", "a dataset file's images as JPEG files"),
     "strip-3d": ("data_prep.strip_3d", "keep some actions of a file as 2D-only samples"),

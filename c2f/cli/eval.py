@@ -22,7 +22,7 @@ from PIL import Image
 
 from c2f.checkpoint import load_model
 from c2f.data import DatasetError, H5Source
-from c2f.evaluation import filters, mpi_inf_3dhp, protocols, report, temporal
+from c2f.evaluation import benchmarks, filters, protocols, report, temporal
 from c2f.evaluation.evaluate import evaluate, make_inference, protocol_options, test_loader
 from c2f.serving.visualize import figure
 from c2f.sharding import make_mesh
@@ -67,9 +67,11 @@ def main(argv=None) -> int:
         source = H5Source(data)
         if not source.column("valid_3d").any():
             raise ValueError(f"{data}: a 2D-only file (no joint has 3D): nothing to evaluate")
-        benchmark = source.source == "mpi_inf_3dhp"  # its own protocol, unless one is named
-        protocol = protocols.get(args.protocol or ("mpi-inf-3dhp" if benchmark
-                                                   else cfg.train.protocol))  # fmt: skip
+        if source.skeleton != cfg.model.keypoints:
+            raise ValueError(f"{data}: skeleton {source.skeleton.name!r}, but the run predicts "
+                             f"{cfg.model.keypoints.name!r}")  # fmt: skip
+        benchmark = benchmarks.get(source.benchmark)  # the file names it
+        protocol = protocols.get(args.protocol or benchmark.protocol or cfg.train.protocol)
         if args.all_frames:  # e.g. a test split converted with --test-frame-step 1
             protocol = dataclasses.replace(protocol, frame_every=1)
         loader, indices = test_loader(cfg, source, every=args.every, protocol=protocol,
@@ -92,16 +94,11 @@ def main(argv=None) -> int:
     if not source.independent_frames:
         timed, info = temporal.evaluation_rows(result["pred_mm"], result["joints_rel_mm"],
                                                columns, source.action_names, smooth=args.smooth,
-                                               causal=args.causal)  # fmt: skip
+                                               causal=args.causal,
+                                               skeleton=cfg.model.keypoints)  # fmt: skip
     extra = dict(timed)
-    if benchmark:
-        rows = mpi_inf_3dhp.evaluation_rows(
-            result["pred_mm"],
-            result["joints_rel_mm"],
-            columns["subject"],
-            source.args.get("sequences"),
-        )
-        extra = {**rows, **extra}
+    if benchmark.rows is not None:
+        extra = {**benchmark.rows(result, columns, source, cfg.model.keypoints), **extra}
     if source.independent_frames:
         note = ("The frame ids do not order a video (independent synthetic poses or still "
                 "images): no velocity or acceleration rows.")  # fmt: skip

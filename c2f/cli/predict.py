@@ -3,7 +3,8 @@
 Image files, or folders of them (``.jpg .jpeg .png .bmp .webp .tif .tiff``, sorted by name),
 go through the run's :class:`c2f.Predictor` in batches. For each image, ``DIR/<stem>.json``
 holds the 2D joints (px in the image), the 3D joints (root-relative mm in the camera's
-orientation; with ``--K`` also camera-frame mm, the root depth recovered from bone lengths),
+orientation; with ``--K`` also camera-frame mm, the root depth recovered from bone lengths or
+given by ``--root-depth``),
 the joint names, the person box and the image size; ``DIR/<stem>_pose.jpg`` draws the 2D
 skeleton on the image beside the 3D one (as ``c2f video`` does); ``DIR/predictions.npz`` holds
 every image's joints in one file (``names``, ``joints_2d`` [N, J, 2], ``joints_3d`` [N, J, 3]).
@@ -30,7 +31,6 @@ from tqdm import tqdm
 from c2f.serving.person_crop import prepare
 from c2f.serving.predictor import Predictor
 from c2f.serving.video import compose, parse_numbers
-from c2f.skeleton import JOINT_NAMES
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -45,6 +45,8 @@ def parse_args(argv=None):
     box.add_argument("--box", help="x0,y0,x1,y1 px: the person in every image")
     box.add_argument("--boxes", type=pathlib.Path, help="JSON {image file name: box or null}")
     p.add_argument("--K", help="fx,fy,cx,cy px of the camera (default: a nominal one)")
+    p.add_argument("--root-depth", help="mm, comma-separated per part: for skeletons without "
+                   "bone lengths (hands), the root depth of joints_3d_camera")  # fmt: skip
     p.add_argument("--batch", type=int, default=8, help="images per prediction call")
     p.add_argument("--no-draw", action="store_true", help="joints only, no pictures")
     return p.parse_args(argv)
@@ -133,12 +135,18 @@ def main(argv=None) -> int:
             fx, fy, cx, cy = parse_numbers(args.K, 4, "--K")
             K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]])
         outputs = output_paths(paths, args.out, not args.no_draw)
-        predictor = Predictor.from_checkpoint(args.workdir, which="best" if args.best else "last")
+        depth = None
+        if args.root_depth:
+            depth = parse_numbers(args.root_depth, len(args.root_depth.split(",")), "--root-depth")
+        predictor = Predictor.from_checkpoint(
+            args.workdir, which="best" if args.best else "last", root_depth_mm=depth
+        )
+        names = list(predictor.skeleton.joint_names)
         args.out.mkdir(parents=True, exist_ok=True)
     except (ValueError, FileNotFoundError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    names, uv_all, rel_all, cam_all, skipped = [], [], [], [], []
+    done, uv_all, rel_all, cam_all, skipped = [], [], [], [], []
     bar = tqdm(total=len(paths), desc="predict", unit="image")
     for start in range(0, len(paths), args.batch):
         chunk, crops = [], []
@@ -169,7 +177,8 @@ def main(argv=None) -> int:
                     "image": str(path),
                     "size": [int(image.shape[1]), int(image.shape[0])],
                     "box": [float(v) for v in person],
-                    "joint_names": list(JOINT_NAMES),
+                    "skeleton": predictor.skeleton.name,
+                    "joint_names": names,
                     "joints_2d_px": to_list(out["uv"][i]),
                     "joints_3d_mm": to_list(out["pred_mm"][i]),
                 }
@@ -178,27 +187,27 @@ def main(argv=None) -> int:
                 json_path, picture = outputs[path]
                 json_path.write_text(json.dumps(record, indent=1))
                 if picture is not None:
-                    drawn = compose(image, out["uv"][i], out["pred_mm"][i])
+                    drawn = compose(image, out["uv"][i], out["pred_mm"][i], predictor.skeleton)
                     Image.fromarray(drawn).save(picture, quality=90)
-                names.append(str(path))
+                done.append(str(path))
                 uv_all.append(out["uv"][i])
                 rel_all.append(out["pred_mm"][i])
                 cam_all.append(out["joints_mm"][i])
                 bar.update(1)
     bar.close()
-    if names:
+    if done:
         arrays = {
-            "names": np.asarray(names),
+            "names": np.asarray(done),
             "joints_2d": np.stack(uv_all),
             "joints_3d": np.stack(rel_all),
-            "joint_names": np.asarray(JOINT_NAMES),
+            "joint_names": np.asarray(names),
         }
         if K is not None:
             arrays["joints_3d_camera"] = np.stack(cam_all)
         np.savez(args.out / "predictions.npz", **arrays)
-    print(f"wrote {len(names)} of {len(paths)} images to {args.out} (JSON per image, "
+    print(f"wrote {len(done)} of {len(paths)} images to {args.out} (JSON per image, "
           f"predictions.npz{'' if args.no_draw else ', pictures'})")  # fmt: skip
     if skipped:
         print(f"skipped {len(skipped)}: " + ", ".join(map(str, skipped)), file=sys.stderr)
-        return 3 if names else 2
+        return 3 if done else 2
     return 0

@@ -15,7 +15,7 @@ from PIL import Image
 from c2f import grid
 from c2f.geometry.crop import apply_affine, compose_affine, crop_matrix, invert_affine
 from c2f.geometry.depth_bins import DepthBins
-from c2f.skeleton import FLIP_PERMUTATION, ROOT
+from c2f.skeleton import Skeleton
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,6 +120,7 @@ def make_example(
     input_res: int,
     output_res: int,
     depth_bins: DepthBins,
+    skeleton: Skeleton,
 ) -> dict:
     """One training/evaluation example from a stored sample.
 
@@ -130,16 +131,21 @@ def make_example(
       input_res: network input side, px.
       output_res: heatmap side, px.
       depth_bins: depth range and finest resolution of the output volume.
+      skeleton: the sample's keypoint set: the flip's left/right pairs, and the part root each
+        joint's depth is relative to.
 
     Returns:
-      dict with ``image`` [R, R, 3] uint8, ``coords`` [17, 3] float32 (x, y heatmap px; z bins
-      at ``depth_bins.num_bins``), ``z_mm`` [17] root-relative depth, ``joints_rel_mm``
-      [17, 3] root-relative camera-frame joints (mirrored in x when flipped), ``mask`` [17] bool
+      dict with ``image`` [R, R, 3] uint8, ``coords`` [J, 3] float32 (x, y heatmap px; z bins
+      at ``depth_bins.num_bins``), ``z_mm`` [J] root-relative depth, ``joints_rel_mm``
+      [J, 3] root-relative camera-frame joints (mirrored in x when flipped), ``joints_cam``
+      [J, 3] the camera-frame joints themselves (meaningful unaugmented), ``mask`` [J] bool
       (inside the volume, and valid in 2D and 3D: the sample's ``valid_2d``/``valid_3d``),
-      ``mask_xy`` [17] bool (known in 2D only, inside the heatmap: supervised in x and y
-      alone, :mod:`c2f.losses`), ``uv_input`` [17, 2] px in the input image,
+      ``mask_xy`` [J] bool (known in 2D only, inside the heatmap: supervised in x and y
+      alone, :mod:`c2f.losses`), ``valid_3d`` [J] bool (the joint and its part root have 3D:
+      what evaluation scores), ``uv_input`` [J, 2] px in the input image,
       ``hm_to_img`` [2, 3] affine from heatmap px to original-image px, ``intrinsics`` [4],
-      ``distortion`` [5] and ``root_depth_mm`` (the root's camera-frame depth).
+      ``distortion`` [5] and ``root_depth_mm`` (the root's camera-frame depth; [P], one per
+      part, for a skeleton of P > 1 parts, after the flip).
     """
     joints_cam = np.asarray(sample["joints_cam"], np.float64)
     if not np.all(np.isfinite(joints_cam)):
@@ -153,18 +159,25 @@ def make_example(
     if aug.colour != (1.0, 1.0, 1.0):
         image = np.clip(image * np.asarray(aug.colour, np.float32), 0, 255).astype(np.uint8)
     uv = apply_affine(M, np.asarray(sample["joints_2d"], np.float64))
-    rel = joints_cam - joints_cam[ROOT]
+    root_of = list(skeleton.root_of)  # depths are relative to each joint's part root
+    rel = joints_cam - joints_cam[root_of]
     # Schema version 2: a joint is supervised in 3D where the file has its 2D and 3D position
     # (and its root's 3D: depths are root-relative), in x and y only where it has the 2D
     # position alone; version-1 files read as all valid.
     n = len(uv)
     valid_2d = np.asarray(sample.get("valid_2d", np.ones(n)), bool)
     valid_3d = np.asarray(sample.get("valid_3d", np.ones(n)), bool)
-    valid_3d = valid_3d & valid_3d[ROOT]
+    valid_3d = valid_3d & valid_3d[root_of]
+    roots = list(skeleton.roots)
+    cam_mm = joints_cam
     if aug.flip:
-        perm = list(FLIP_PERMUTATION)
+        perm = list(skeleton.flip_permutation)
+        cam_mm = joints_cam[perm] * np.array([-1.0, 1.0, 1.0])
+        roots = [perm[r] for r in roots]  # the part now in a root's place was that root's mirror
         uv, rel = uv[perm], rel[perm] * np.array([-1.0, 1.0, 1.0])
         valid_2d, valid_3d = valid_2d[perm], valid_3d[perm]
+    depths = joints_cam[roots, 2].astype(np.float32)
+    root_depth = depths if len(roots) > 1 else np.float32(depths[0])
     xy = grid.rescale(uv, input_res, output_res)
     z = depth_bins.to_bins(rel[:, 2])
     coords = np.concatenate([xy, z[:, None]], axis=1)
@@ -181,10 +194,12 @@ def make_example(
         "hm_to_img": invert_affine(to_heatmap).astype(np.float32),
         "intrinsics": np.asarray(sample["intrinsics"], np.float32),
         "distortion": np.asarray(sample["distortion"], np.float32),
-        "root_depth_mm": np.float32(joints_cam[ROOT, 2]),
+        "root_depth_mm": root_depth,
         "z_mm": rel[:, 2].astype(np.float32),
         "joints_rel_mm": rel.astype(np.float32),
+        "joints_cam": cam_mm.astype(np.float32),
         "mask": mask,
         "mask_xy": mask_xy,
+        "valid_3d": valid_3d,
         "uv_input": uv.astype(np.float32),
     }

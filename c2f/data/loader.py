@@ -153,6 +153,7 @@ class Loader:
                 input_res=spec.input_res,
                 output_res=spec.output_res,
                 depth_bins=spec.depth_bins,
+                skeleton=self.source.skeleton,
             )
         except ImageDecodeError:
             raise

@@ -59,6 +59,13 @@ class Mixture:
         self.path = " + ".join(s.path for s in sources)
         self.action_names, self.source, self.args = main.action_names, main.source, main.args
         self.crop_res = main.crop_res
+        self.skeleton = main.skeleton
+        for other in sources[1:]:  # one keypoint set per batch: converters map into the run's
+            if other.skeleton != main.skeleton:
+                raise ValueError(
+                    f"data.mix: {other.path} holds skeleton {other.skeleton.name!r}, "
+                    f"{main.path} {main.skeleton.name!r}: convert it to the same keypoint set"
+                )
 
     @property
     def batch_size(self) -> int:

@@ -15,16 +15,19 @@ import h5py
 import numpy as np
 
 from c2f.h36m import ACTIONS, CAMERAS
-from c2f.skeleton import JOINT_NAMES, NUM_JOINTS
+from c2f.skeleton import H36M17, Skeleton
 
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)  # version 1: no validity fields (every joint valid), no joint map
+SCHEMA_VERSION = 3
+# version 1: no validity fields (every joint valid), no joint map; versions 1 and 2: no
+# skeleton attribute (Human3.6M's 17 joints)
+READABLE_VERSIONS = (1, 2, 3)
 
-# name: (dtype, per-sample shape); "image" is variable-length JPEG bytes.
+# name: (dtype, per-sample shape); "image" is variable-length JPEG bytes; J: the skeleton's
+# joint count (field_shape).
 FIELDS: dict[str, tuple[str, tuple[int, ...]]] = {
     "image": ("vlen_uint8", ()),
-    "joints_cam": ("float32", (NUM_JOINTS, 3)),  # camera frame, mm
-    "joints_2d": ("float32", (NUM_JOINTS, 2)),  # px in the stored crop
+    "joints_cam": ("float32", ("J", 3)),  # camera frame, mm
+    "joints_2d": ("float32", ("J", 2)),  # px in the stored crop
     "center": ("float32", (2,)),  # person box centre, original-image px
     "scale": ("float32", ()),  # person box side / 200 px
     "crop_center": ("float32", (2,)),  # stored crop's box centre, original-image px
@@ -37,8 +40,8 @@ FIELDS: dict[str, tuple[str, tuple[int, ...]]] = {
     "subaction": ("int16", ()),
     "camera": ("int16", ()),  # index into the file's camera_names
     "frame": ("int32", ()),  # 0-based frame index in the original video
-    "valid_2d": ("uint8", (NUM_JOINTS,)),  # 1: joints_2d holds this joint (version 2)
-    "valid_3d": ("uint8", (NUM_JOINTS,)),  # 1: joints_cam holds this joint (version 2)
+    "valid_2d": ("uint8", ("J",)),  # 1: joints_2d holds this joint (version 2)
+    "valid_3d": ("uint8", ("J",)),  # 1: joints_cam holds this joint (version 2)
 }
 VALIDITY_FIELDS = ("valid_2d", "valid_3d")  # absent from version-1 files: read as all ones
 REQUIRED_ATTRS = (
@@ -51,6 +54,30 @@ REQUIRED_ATTRS = (
     "crop_res",
 )
 CROP_RES_ATTR = "crop_res"
+SKELETON_ATTR = "skeleton"  # version 3: the skeleton's JSON (c2f.skeleton.Skeleton.to_json)
+BENCHMARK_ATTR = "benchmark"  # version 3, optional: the benchmark that evaluates the file
+
+
+def benchmark_of(f: h5py.File) -> str:
+    """The benchmark an open file names (c2f.evaluation.benchmarks); earlier files by source."""
+    if BENCHMARK_ATTR in f.attrs:
+        return str(f.attrs[BENCHMARK_ATTR])
+    return "mpi-inf-3dhp" if str(f.attrs["source"]) == "mpi_inf_3dhp" else "h36m"
+
+
+def field_shape(name: str, joints: int) -> tuple[int, ...]:
+    """The per-sample shape of field ``name`` for a skeleton of ``joints`` joints."""
+    return tuple(joints if d == "J" else d for d in FIELDS[name][1])
+
+
+def skeleton_of(f: h5py.File, path="dataset") -> Skeleton:
+    """The skeleton an open file's joints follow (version 3 states it; earlier: h36m17)."""
+    if SKELETON_ATTR not in f.attrs:
+        return H36M17
+    try:
+        return Skeleton.from_json(f.attrs[SKELETON_ATTR])
+    except (TypeError, ValueError) as e:
+        raise DatasetError(f"{path}: attribute 'skeleton' is not a skeleton ({e})") from e
 
 
 class DatasetError(ValueError):
@@ -72,18 +99,27 @@ class DatasetWriter:
       chunk: samples per HDF5 chunk.
       action_names, camera_names: the tables that ``action`` and ``camera`` index (default
         Human3.6M's).
-      source_joint_names: the dataset's own joint names (default: ours).
-      joint_sources: for each of our 17 joints, how it comes from the source's joints (a
+      source_joint_names: the dataset's own joint names (default: the skeleton's).
+      joint_sources: for each joint of the skeleton, how it comes from the source's joints (a
         source name, a rule such as ``"mid(left_hip, right_hip)"``, or ``""`` when the source
-        does not have it); default: the same names as ours.
+        does not have it); default: the same names as the skeleton's.
+      skeleton: the keypoint set of every per-joint field (default Human3.6M's 17 joints,
+        which the Human3.6M-shaped converters write).
+      benchmark: the benchmark that evaluates this file (a name of
+        :data:`c2f.evaluation.benchmarks.BENCHMARKS`); default: by its ``source``.
     """
 
     def __init__(self, path, *, source: str, args: dict, crop_res: int, chunk: int = 256,
                  action_names=ACTIONS, camera_names=CAMERAS, source_joint_names=None,
-                 joint_sources=None):  # fmt: skip
-        joint_sources = list(JOINT_NAMES if joint_sources is None else joint_sources)
-        if len(joint_sources) != NUM_JOINTS:
-            raise ValueError(f"joint_sources: {NUM_JOINTS} entries, got {len(joint_sources)}")
+                 joint_sources=None, skeleton: Skeleton = H36M17,
+                 benchmark: str | None = None):  # fmt: skip
+        self.skeleton = skeleton
+        names = skeleton.joint_names
+        joint_sources = list(names if joint_sources is None else joint_sources)
+        if len(joint_sources) != skeleton.num_joints:
+            raise ValueError(
+                f"joint_sources: {skeleton.num_joints} entries, got {len(joint_sources)}"
+            )
         self.path = pathlib.Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(self.path)
@@ -91,16 +127,19 @@ class DatasetWriter:
         self.file = h5py.File(self.tmp, "w")
         self.file.attrs.update(
             schema_version=SCHEMA_VERSION,
-            joint_names=json.dumps(JOINT_NAMES),
+            joint_names=json.dumps(list(names)),
             action_names=json.dumps(list(action_names)),
             camera_names=json.dumps(list(camera_names)),
-            source_joint_names=json.dumps(list(source_joint_names or JOINT_NAMES)),
+            source_joint_names=json.dumps(list(source_joint_names or names)),
             joint_sources=json.dumps(joint_sources),
             source=source,
             args=json.dumps(args, default=str),
-            **{CROP_RES_ATTR: int(crop_res)},
+            **{CROP_RES_ATTR: int(crop_res), SKELETON_ATTR: skeleton.to_json()},
         )
-        for name, (kind, shape) in FIELDS.items():
+        if benchmark is not None:
+            self.file.attrs[BENCHMARK_ATTR] = benchmark
+        for name, (kind, _) in FIELDS.items():
+            shape = field_shape(name, skeleton.num_joints)
             self.file.create_dataset(
                 name, (0, *shape), _h5_dtype(kind), maxshape=(None, *shape), chunks=(chunk, *shape)
             )
@@ -112,11 +151,13 @@ class DatasetWriter:
         ``valid_2d`` and ``valid_3d`` may be left out: every joint is then valid.
         """
         n = len(batch["image"])
-        batch = {**{k: np.ones((n, NUM_JOINTS), np.uint8) for k in VALIDITY_FIELDS}, **batch}
+        j = self.skeleton.num_joints
+        batch = {**{k: np.ones((n, j), np.uint8) for k in VALIDITY_FIELDS}, **batch}
         missing = set(FIELDS) - set(batch)
         if missing:
             raise ValueError(f"DatasetWriter.append: missing field(s) {sorted(missing)}")
-        for name, (kind, shape) in FIELDS.items():
+        for name, (kind, _) in FIELDS.items():
+            shape = field_shape(name, j)
             value = batch[name]
             if kind != "vlen_uint8":
                 value = np.asarray(value, kind)
@@ -214,8 +255,19 @@ def open_dataset(path) -> h5py.File:
                 f"{path}: schema_version {version}, this c2f reads {list(READABLE_VERSIONS)}; "
                 "re-run the converter"
             )
+        skeleton = skeleton_of(f, path)
+        try:
+            names = json.loads(f.attrs["joint_names"])
+        except (TypeError, ValueError) as e:
+            raise DatasetError(f"{path}: attribute 'joint_names' is not a JSON list") from e
+        if list(names) != list(skeleton.joint_names):
+            raise DatasetError(
+                f"{path}: attribute 'joint_names' ({len(names)} names) does not match its "
+                f"skeleton {skeleton.name!r} ({skeleton.num_joints} joints)"
+            )
         n = None
-        for name, (_, shape) in FIELDS.items():
+        for name in FIELDS:
+            shape = field_shape(name, skeleton.num_joints)
             if version == 1 and name in VALIDITY_FIELDS:
                 continue
             if name not in f:
@@ -238,7 +290,7 @@ def open_dataset(path) -> h5py.File:
 def read(f: h5py.File, name: str, rows=slice(None)) -> np.ndarray:
     """``f[name][rows]``; a validity field of a version-1 file reads as ones."""
     if name in VALIDITY_FIELDS and name not in f:
-        return np.ones((*np.shape(f["subject"][rows]), NUM_JOINTS), np.uint8)
+        return np.ones((*np.shape(f["subject"][rows]), f["joints_cam"].shape[1]), np.uint8)
     return f[name][rows]
 
 

@@ -5,7 +5,15 @@ import json
 import h5py
 import numpy as np
 
-from c2f.data.schema import FIELDS, DatasetError, crop_res, open_dataset, read
+from c2f.data.schema import (
+    FIELDS,
+    DatasetError,
+    benchmark_of,
+    crop_res,
+    open_dataset,
+    read,
+    skeleton_of,
+)
 from c2f.data.validate import validate as validate_file
 
 
@@ -34,6 +42,8 @@ class H5Source:
                     raise DatasetError(str(e)) from e
             self.num_samples = len(f["image"])
             self.crop_res = crop_res(f)
+            self.skeleton = skeleton_of(f, self.path)
+            self.benchmark = benchmark_of(f)
             self.action_names = tuple(json.loads(f.attrs["action_names"]))
             self.source = str(f.attrs["source"])
             try:

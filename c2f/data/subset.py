@@ -15,7 +15,7 @@ class Subset:
         self.indices = np.asarray(indices, np.int64)
         self.path = f"{source.path} ({description}; samples numbered within them)"
         self.num_samples = len(self.indices)
-        for name in ("crop_res", "action_names", "source", "args"):
+        for name in ("crop_res", "action_names", "source", "args", "skeleton", "benchmark"):
             setattr(self, name, getattr(source, name))
 
     @property

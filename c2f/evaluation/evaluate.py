@@ -6,6 +6,7 @@ function (:class:`c2f.inference.Inference`); the errors are computed on the host
 process's predictions, so the same code evaluates on one device, N devices or N hosts.
 """
 
+import functools
 import time
 
 import jax
@@ -18,7 +19,8 @@ from c2f.inference import INPUTS, Inference, flip_mode
 from c2f.sharding import gather, shard_batch
 
 # Per-sample arrays of a result (besides the tables); "coords" feed the pictures.
-KEEP = ("index", "action", "mpjpe", "pa_mpjpe", "pred_mm", "uv", "coords", "joints_rel_mm")
+KEEP = ("index", "action", "mpjpe", "pa_mpjpe", "pred_mm", "uv", "coords", "joints_rel_mm",
+        "joints_mm", "joints_cam", "valid_3d")  # fmt: skip
 PICTURE_FIELDS = ("image", "uv_input", "coords", "pred_mm", "joints_rel_mm")
 
 
@@ -76,9 +78,9 @@ def _pad(batch: dict, size: int) -> dict:
     }
 
 
-@jax.jit
-def _errors(pred, gt):
-    return metrics.mpjpe(pred, gt), metrics.pa_mpjpe(pred, gt)
+@functools.partial(jax.jit, static_argnames="skeleton")
+def _errors(pred, gt, valid, skeleton):
+    return metrics.mpjpe(pred, gt, skeleton=skeleton, valid=valid), metrics.pa_mpjpe(pred, gt)
 
 
 def evaluate(inference: Inference, loader: Loader, indices, mesh, *, root: str = "gt",
@@ -96,12 +98,20 @@ def evaluate(inference: Inference, loader: Loader, indices, mesh, *, root: str =
 
     Returns:
       dict with per-sample ``index``, ``action``, ``mpjpe``, ``pa_mpjpe`` (mm), ``pred_mm``,
-      ``uv``, ``coords``, ``joints_rel_mm``; the :class:`c2f.evaluation.metrics.ActionTable` of each
+      ``uv``, ``coords``, ``joints_rel_mm``, ``joints_mm`` (predicted, camera frame),
+      ``joints_cam`` (true, camera frame), ``valid_3d``; the
+      :class:`c2f.evaluation.metrics.ActionTable` of each
       protocol (``p1``, ``p2``); ``pictures``: the ``PICTURE_FIELDS`` of the picked samples;
       ``examples_per_s``: the evaluation's throughput.
     """
     if root not in ("gt", "bones"):
         raise ValueError(f"root: 'gt' or 'bones', got {root!r}")
+    skeleton = inference.cfg.model.keypoints
+    if root == "bones" and skeleton.bone_lengths_mm is None:
+        raise ValueError(
+            f"root 'bones': skeleton {skeleton.name!r} has no mean bone lengths; use the "
+            "ground-truth root ('gt')"
+        )
     size = loader.spec.batch_size
     steps = -(-len(indices) // size)
     out = {k: [] for k in KEEP}
@@ -119,7 +129,9 @@ def evaluate(inference: Inference, loader: Loader, indices, mesh, *, root: str =
             k: padded[k] for k in INPUTS if k in padded and (root == "gt" or k != "root_depth_mm")
         }
         result = gather(inference(shard_batch(feed, mesh, size)))
-        mpjpe, pa = _errors(result["pred_mm"], padded["joints_rel_mm"])
+        # MPJPE over the joints with ground truth; all valid (Human3.6M): the plain mean
+        valid = padded["valid_3d"] if not padded["valid_3d"].all() else None
+        mpjpe, pa = _errors(result["pred_mm"], padded["joints_rel_mm"], valid, skeleton)
         result = {**{k: np.asarray(v)[:n] for k, v in result.items()},
                   "mpjpe": np.asarray(mpjpe)[:n], "pa_mpjpe": np.asarray(pa)[:n]}  # fmt: skip
         for k in KEEP:

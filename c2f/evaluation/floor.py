@@ -26,24 +26,25 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.io import loadmat
 
-from c2f.data.schema import open_dataset
+from c2f.data.schema import open_dataset, skeleton_of
 from c2f.evaluation import metrics, protocols, report
 from c2f.geometry import Camera, DepthBins, crop_matrix, invert_affine, project
 from c2f.geometry.crop import apply_affine
 from c2f.h36m import ACTIONS, canonical_action
 from c2f.reconstruct import reconstruct
-from c2f.skeleton import ROOT
+from c2f.skeleton import H36M17, Skeleton
 from c2f.volume import DECODES
 
 
-def perfect_coords(joints_cam, intrinsics, distortion, center, scale, res: int, bins: DepthBins):
+def perfect_coords(joints_cam, intrinsics, distortion, center, scale, res: int, bins: DepthBins,
+                   skeleton: Skeleton):  # fmt: skip
     """(coords [J, 3] heatmap px and finest bins, hm_to_img [2, 3]) of one true pose (numpy)."""
     f, c = intrinsics[:2], intrinsics[2:]
     cam = Camera(R=np.eye(3), t=np.zeros(3), f=f, c=c, k=distortion[:3], p=distortion[3:])
     uv = np.asarray(project(cam, np.asarray(joints_cam, np.float64)))
     A = crop_matrix(center, float(scale), res)
     xy = apply_affine(A, uv)
-    z = np.asarray(bins.to_bins(joints_cam[:, 2] - joints_cam[ROOT, 2]))
+    z = np.asarray(bins.to_bins(joints_cam[:, 2] - joints_cam[list(skeleton.root_of), 2]))
     return np.concatenate([xy, z[:, None]], axis=1), invert_affine(A)
 
 
@@ -54,7 +55,8 @@ def quantise(coords, res: int, depth: int):
     return np.concatenate([xy, z], axis=1)
 
 
-def floor_errors(samples: dict, decode: str, root: str, res: int = 64, bins=DepthBins()):
+def floor_errors(samples: dict, decode: str, root: str, res: int = 64, bins=DepthBins(), *,
+                 skeleton: Skeleton):  # fmt: skip
     """Per-sample (MPJPE, PA-MPJPE) in mm of perfect predictions.
 
     Args:
@@ -64,6 +66,7 @@ def floor_errors(samples: dict, decode: str, root: str, res: int = 64, bins=Dept
       root: "bones" or "gt".
       res: heatmap side, px.
       bins: depth range and finest bins.
+      skeleton: the samples' keypoint set.
     """
     protocols.check_decode(decode)
     if root not in ("gt", "bones"):
@@ -71,20 +74,23 @@ def floor_errors(samples: dict, decode: str, root: str, res: int = 64, bins=Dept
     coords, affines = [], []
     fields = ("joints_cam", "intrinsics", "distortion", "center", "scale")
     for j, k, d, c, s in zip(*(samples[f] for f in fields)):
-        xyz, A = perfect_coords(j, k, d, c, s, res, bins)
+        xyz, A = perfect_coords(j, k, d, c, s, res, bins, skeleton)
         coords.append(quantise(xyz, res, bins.num_bins) if decode == "argmax" else xyz)
         affines.append(A)
     gt = np.asarray(samples["joints_cam"], np.float32)
 
     def one(xyz, A, k, d, r):
-        return reconstruct(xyz, A, k, d, bins, r)[0]
+        return reconstruct(xyz, A, k, d, bins, skeleton, r)[0]
 
     run = jax.jit(jax.vmap(one, (0, 0, 0, 0, 0 if root == "gt" else None)))
-    root_depth = jnp.asarray(gt[:, ROOT, 2]) if root == "gt" else None
+    roots = list(skeleton.roots)
+    depths = gt[:, roots, 2] if len(roots) > 1 else gt[:, roots[0], 2]
+    root_depth = jnp.asarray(depths) if root == "gt" else None
     f32 = lambda x: jnp.asarray(np.asarray(x), jnp.float32)  # noqa: E731
     pred = run(f32(np.stack(coords)), f32(np.stack(affines)), f32(samples["intrinsics"]),
                f32(samples["distortion"]), root_depth)  # fmt: skip
-    return np.asarray(metrics.mpjpe(pred, gt)), np.asarray(metrics.pa_mpjpe(pred, gt))
+    errors = metrics.mpjpe(pred, gt, skeleton=skeleton), metrics.pa_mpjpe(pred, gt)
+    return tuple(np.asarray(e) for e in errors)
 
 
 def load_dataset(path, protocol) -> dict:
@@ -95,6 +101,7 @@ def load_dataset(path, protocol) -> dict:
         out = {k: f[k][...][idx] for k in
                ("joints_cam", "intrinsics", "distortion", "center", "scale")}  # fmt: skip
         out["action"] = [names[a] for a in f["action"][...][idx]]
+        out["skeleton"] = skeleton_of(f, path)
     return out
 
 
@@ -116,7 +123,7 @@ def load_annot_mat(path) -> dict:
         actions.append(canonical_action(m.group(1)) if m else ACTIONS[0])
     return {"joints_cam": S, "intrinsics": np.stack([K[:, 0, 0], K[:, 1, 1], K[:, 0, 2],
             K[:, 1, 2]], axis=1), "distortion": np.zeros((len(S), 5)), "center": center,
-            "scale": scale, "action": actions}  # fmt: skip
+            "scale": scale, "action": actions, "skeleton": H36M17}  # fmt: skip
 
 
 def main(argv=None) -> int:
@@ -138,7 +145,8 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     decode = args.decode or protocol.decoding("soft")
-    p1, p2 = floor_errors(samples, decode, protocol.root, args.heatmap)
+    p1, p2 = floor_errors(samples, decode, protocol.root, args.heatmap,
+                          skeleton=samples["skeleton"])  # fmt: skip
     rows = {"Protocol 1 (MPJPE)": metrics.per_action(p1, samples["action"]),
             "Protocol 2 (PA-MPJPE)": metrics.per_action(p2, samples["action"])}  # fmt: skip
     result = {"p1": rows["Protocol 1 (MPJPE)"], "p2": rows["Protocol 2 (PA-MPJPE)"]}

@@ -24,10 +24,11 @@ import numpy as np
 
 from c2f.checks import check_array
 from c2f.h36m import ACTIONS, canonical_action
-from c2f.skeleton import ROOT
+from c2f.skeleton import Skeleton
 
-__all__ = ["ActionTable", "acceleration", "acceleration_error", "auc3d", "mpjpe", "pa_mpjpe",
-           "pck3d", "per_action", "procrustes_align", "velocity_error"]  # fmt: skip
+__all__ = ["ActionTable", "acceleration", "acceleration_error", "anchors", "auc3d", "mpjpe",
+           "pa_mpjpe", "pck3d", "per_action", "procrustes_align", "root_align",
+           "velocity_error"]  # fmt: skip
 
 
 def _check_pair(pred, gt):
@@ -36,9 +37,52 @@ def _check_pair(pred, gt):
     return jnp.asarray(pred, jnp.float32), jnp.asarray(gt, jnp.float32)
 
 
-def _root_aligned_errors(pred, gt):
-    """[J, 3] x 2 -> [J] per-joint distances after root alignment."""
-    return jnp.linalg.norm((pred - pred[ROOT]) - (gt - gt[ROOT]), axis=-1)
+def anchors(skeleton: Skeleton) -> np.ndarray:
+    """[J, K] int: for each joint, the joints whose mean is its part's alignment point.
+
+    A part's alignment point is its root, or the mean of the skeleton's ``align`` joints (the
+    pelvis as the mid-hip point of a whole-body set); rows shorter than K repeat their last.
+    """
+    points = skeleton.alignment
+    k = max(len(a) for a in points)
+    rows = [None] * skeleton.num_joints
+    for part, point in zip(skeleton.parts, points):
+        row = list(point) + [point[-1]] * (k - len(point))
+        for j in part:
+            rows[j] = row
+    return np.asarray(rows, np.int32)
+
+
+def root_align(x, skeleton: Skeleton):
+    """[..., J, 3] joints minus their part's alignment point (jax or numpy).
+
+    One part with its root as the point (Human3.6M): ``x - x[root]``, exactly.
+    """
+    index = anchors(skeleton)
+    if x.shape[-2] != len(index):
+        raise ValueError(
+            f"joints: {x.shape[-2]} joints for skeleton {skeleton.name!r} ({len(index)} joints)"
+        )
+    return x - x[..., index, :].mean(-2)
+
+
+def _root_aligned_errors(pred, gt, skeleton: Skeleton):
+    """[J, 3] x 2 -> [J] per-joint distances after per-part root alignment."""
+    return jnp.linalg.norm(root_align(pred, skeleton) - root_align(gt, skeleton), axis=-1)
+
+
+def _masked_mean(values, pick, valid):
+    """Mean of ``values[pick]`` over the valid ones (all when ``valid`` is None)."""
+    if valid is None:
+        return values[pick].mean()
+    weight = valid[pick].astype(values.dtype)
+    return jnp.sum(values[pick] * weight) / jnp.maximum(jnp.sum(weight), 1.0)
+
+
+def _check_valid(valid, pred):
+    if valid is None:
+        return None
+    return jnp.asarray(check_array("valid", valid, tuple(pred.shape[:2]), kind="mask")) > 0
 
 
 def procrustes_align(pred, gt):
@@ -61,14 +105,24 @@ def _joints(pred, joints):
     return jnp.arange(pred.shape[1]) if joints is None else jnp.asarray(joints)
 
 
-def mpjpe(pred, gt, joints=None):
+def mpjpe(pred, gt, *, skeleton: Skeleton, joints=None, valid=None):
     """Protocol 1: [N, J, 3] x 2 -> [N] mean root-aligned joint error.
 
-    ``joints``: the indices averaged (default all), after aligning at the root.
+    Args:
+      pred: [N, J, 3] predicted joints (mm).
+      gt: [N, J, 3] ground truth (mm).
+      skeleton: the keypoint set: each part is aligned at its own point (:func:`root_align`).
+      joints: the indices averaged (default all), after the alignment.
+      valid: [N, J] joints with ground truth; the others are left out of the mean (default
+        all valid). A sample with none has error 0.
     """
     pred, gt = _check_pair(pred, gt)
-    pick = _joints(pred, joints)
-    return jax.vmap(lambda p, g: _root_aligned_errors(p, g)[pick].mean())(pred, gt)
+    pick, valid = _joints(pred, joints), _check_valid(valid, pred)
+
+    def one(p, g, v):
+        return _masked_mean(_root_aligned_errors(p, g, skeleton), pick, v)
+
+    return jax.vmap(one, (0, 0, None if valid is None else 0))(pred, gt, valid)
 
 
 def pa_mpjpe(pred, gt):
@@ -79,24 +133,27 @@ def pa_mpjpe(pred, gt):
     )
 
 
-def pck3d(pred, gt, threshold: float = 150.0, joints=None):
+def pck3d(pred, gt, threshold: float = 150.0, *, skeleton: Skeleton, joints=None):
     """[N, J, 3] x 2 -> [N] fraction of joints within ``threshold`` after root alignment.
 
-    ``joints``: the indices counted (e.g. MPI-INF-3DHP's 14), after aligning at the root.
+    ``joints``: the indices counted (e.g. MPI-INF-3DHP's 14), after aligning each part.
     """
     pred, gt = _check_pair(pred, gt)
     pick = _joints(pred, joints)
-    return jax.vmap(lambda p, g: jnp.mean(_root_aligned_errors(p, g)[pick] <= threshold))(pred, gt)
+    return jax.vmap(lambda p, g: jnp.mean(_root_aligned_errors(p, g, skeleton)[pick] <= threshold))(
+        pred, gt
+    )
 
 
-def auc3d(pred, gt, max_threshold: float = 150.0, step: float = 5.0, joints=None):
+def auc3d(pred, gt, max_threshold: float = 150.0, step: float = 5.0, *, skeleton: Skeleton,
+          joints=None):  # fmt: skip
     """[N, J, 3] x 2 -> [N] area under the PCK curve, thresholds 0..max_threshold by step."""
     pred, gt = _check_pair(pred, gt)
     thresholds = jnp.arange(0.0, max_threshold + step / 2, step)
     pick = _joints(pred, joints)
 
     def one(p, g):
-        err = _root_aligned_errors(p, g)[pick]
+        err = _root_aligned_errors(p, g, skeleton)[pick]
         return jnp.mean(err[None, :] <= thresholds[:, None])
 
     return jax.vmap(one)(pred, gt)
@@ -151,16 +208,16 @@ def per_action(values, actions) -> ActionTable:
 # Over time: one sequence of consecutive frames, host-side numpy (sequences differ in length).
 
 
-def _root_aligned(x):
+def _root_aligned(x, skeleton: Skeleton):
     x = np.asarray(x, np.float64)
     if x.ndim != 3 or x.shape[-1] != 3:
         raise ValueError(f"joints: expected [T, J, 3], got shape {x.shape}")
-    return x - x[:, ROOT : ROOT + 1]
+    return root_align(x, skeleton)
 
 
-def velocity_error(pred, gt) -> np.ndarray:
+def velocity_error(pred, gt, *, skeleton: Skeleton) -> np.ndarray:
     """[T, J, 3] x 2 (one sequence, mm) -> [T - 1] mean velocity error per step, mm/frame."""
-    p, g = _root_aligned(pred), _root_aligned(gt)
+    p, g = _root_aligned(pred, skeleton), _root_aligned(gt, skeleton)
     return np.linalg.norm(np.diff(p, axis=0) - np.diff(g, axis=0), axis=-1).mean(-1)
 
 
@@ -168,12 +225,12 @@ def _second_difference(x):
     return x[:-2] - 2 * x[1:-1] + x[2:]
 
 
-def acceleration_error(pred, gt) -> np.ndarray:
+def acceleration_error(pred, gt, *, skeleton: Skeleton) -> np.ndarray:
     """[T, J, 3] x 2 (one sequence, mm) -> [T - 2] mean acceleration error, mm/frame^2."""
-    p, g = _root_aligned(pred), _root_aligned(gt)
+    p, g = _root_aligned(pred, skeleton), _root_aligned(gt, skeleton)
     return np.linalg.norm(_second_difference(p) - _second_difference(g), axis=-1).mean(-1)
 
 
-def acceleration(pred) -> np.ndarray:
+def acceleration(pred, *, skeleton: Skeleton) -> np.ndarray:
     """[T, J, 3] (one sequence, mm) -> [T - 2] mean acceleration magnitude, mm/frame^2."""
-    return np.linalg.norm(_second_difference(_root_aligned(pred)), axis=-1).mean(-1)
+    return np.linalg.norm(_second_difference(_root_aligned(pred, skeleton)), axis=-1).mean(-1)

@@ -11,13 +11,16 @@ MPJPE over the same joints.
 import numpy as np
 
 from c2f.evaluation import metrics
+from c2f.skeleton import H36M17
 
-# Our indices (c2f.skeleton order) of 3DHP's 14 evaluated joints; its "neck" is our thorax.
-EVAL_JOINTS = (10, 8, 14, 15, 16, 11, 12, 13, 1, 2, 3, 4, 5, 6)
+# The h36m17 indices of 3DHP's 14 evaluated joints (its "neck" is our thorax): the skeleton's
+# subset, which files converted by data_prep.mpi_inf_3dhp are in.
+EVAL_SUBSET = "mpi_inf_3dhp14"
+EVAL_JOINTS = H36M17.subset(EVAL_SUBSET)
 SCENES = {"GS": (1, 2), "noGS": (3, 4), "Outdoor": (5, 6)}
 
 
-def evaluation_rows(pred, gt, subjects, sequences: str | None = "TS") -> dict:
+def evaluation_rows(pred, gt, subjects, sequences: str | None = "TS", *, skeleton) -> dict:
     """The benchmark's rows for an evaluation's table.
 
     Args:
@@ -26,6 +29,8 @@ def evaluation_rows(pred, gt, subjects, sequences: str | None = "TS") -> dict:
       subjects: [N] sequence numbers (n of ``TS{n}`` or ``S{n}``).
       sequences: "TS" (the test set: scene columns too; also None) or "S" (training
         sequences).
+      skeleton: the file's keypoint set; it must have the ``mpi_inf_3dhp14`` subset (h36m17,
+        which the converter writes, does).
 
     Returns:
       ``{"PCK3D@150mm (%)": row, "AUC (%)": row, "MPJPE, 14 joints (mm)": row}``, each row
@@ -33,10 +38,12 @@ def evaluation_rows(pred, gt, subjects, sequences: str | None = "TS") -> dict:
     """
     sequences = sequences or "TS"
     subjects = np.asarray(subjects)
+    joints = skeleton.subset(EVAL_SUBSET)
+    kw = {"skeleton": skeleton, "joints": joints}
     values = {
-        "PCK3D@150mm (%)": 100 * np.asarray(metrics.pck3d(pred, gt, 150.0, EVAL_JOINTS)),
-        "AUC (%)": 100 * np.asarray(metrics.auc3d(pred, gt, 150.0, 5.0, EVAL_JOINTS)),
-        "MPJPE, 14 joints (mm)": np.asarray(metrics.mpjpe(pred, gt, EVAL_JOINTS)),
+        "PCK3D@150mm (%)": 100 * np.asarray(metrics.pck3d(pred, gt, 150.0, **kw)),
+        "AUC (%)": 100 * np.asarray(metrics.auc3d(pred, gt, 150.0, 5.0, **kw)),
+        "MPJPE, 14 joints (mm)": np.asarray(metrics.mpjpe(pred, gt, **kw)),
     }
     groups = {f"{sequences}{n}": subjects == n for n in sorted(set(subjects.tolist()))}
     if sequences == "TS":

@@ -13,6 +13,9 @@
 * ``p2-s11``: the integral-regression / 3DMPPE Protocol 2: PA-MPJPE on S11 only, every 64th
   frame (convert the test subjects with ``data_prep.h36m --also-every 64`` to have them),
   ground-truth root, the run's decoding, averaged over actions.
+* ``all-frames``: every frame of the file, the ground-truth root depth, the run's decoding,
+  MPJPE averaged over frames: the protocol of the InterHand2.6M and H3WB benchmarks
+  (:mod:`c2f.evaluation.benchmarks`), whose rows hold their own numbers.
 * ``mpi-inf-3dhp``: MPI-INF-3DHP's PCK3D and AUC (:mod:`c2f.evaluation.mpi_inf_3dhp`) on every
   frame of a file from ``data_prep.mpi_inf_3dhp``; chosen by ``eval.py`` for such files.
 
@@ -104,6 +107,17 @@ PROTOCOLS = {
         subjects=(11,),
         frame_every=64,
         metric="pa_mpjpe",
+    ),
+    "all-frames": Protocol(
+        name="all-frames",
+        definition=(
+            "Protocol 'all-frames': every frame of the file; ground-truth root depth (per "
+            "part); the run's decoding; MPJPE (mm) after aligning each part at its root, over "
+            "the joints with ground truth; headline = mean over all frames."
+        ),
+        subjects=(),
+        frame_every=1,
+        average="frames",
     ),
     "mpi-inf-3dhp": Protocol(
         name="mpi-inf-3dhp",

@@ -55,22 +55,23 @@ def sequences(columns: dict, step: int | None = None) -> list:
     return out
 
 
-def temporal_errors(pred, gt, runs: list) -> dict:
+def temporal_errors(pred, gt, runs: list, *, skeleton) -> dict:
     """Each metric over all runs (frame-weighted means), and how many terms entered it.
 
     Args:
       pred: [N, J, 3] predicted joints of all samples, mm.
       gt: [N, J, 3] their ground truth, mm.
       runs: :func:`sequences` of those samples.
+      skeleton: the keypoint set (each part aligned at its own point).
 
     Returns:
       ``mpjve`` (mm/frame), ``accel_error`` and ``accel`` (mm/frame^2) as floats (NaN when no
       run is long enough), and ``velocity_terms``/``acceleration_terms``: the counts.
     """
     pred, gt = np.asarray(pred), np.asarray(gt)
-    vel = [velocity_error(pred[r], gt[r]) for r in runs if len(r) >= 2]
-    acc = [acceleration_error(pred[r], gt[r]) for r in runs if len(r) >= 3]
-    jit = [acceleration(pred[r]) for r in runs if len(r) >= 3]
+    vel = [velocity_error(pred[r], gt[r], skeleton=skeleton) for r in runs if len(r) >= 2]
+    acc = [acceleration_error(pred[r], gt[r], skeleton=skeleton) for r in runs if len(r) >= 3]
+    jit = [acceleration(pred[r], skeleton=skeleton) for r in runs if len(r) >= 3]
 
     def mean(parts):
         return float(np.concatenate(parts).mean()) if parts else float("nan")
@@ -84,7 +85,7 @@ def temporal_errors(pred, gt, runs: list) -> dict:
     }
 
 
-def evaluation_rows(pred, gt, columns: dict, action_names, *, smooth: str = "none",
+def evaluation_rows(pred, gt, columns: dict, action_names, *, skeleton, smooth: str = "none",
                     causal: bool = False) -> tuple[dict, dict]:  # fmt: skip
     """The temporal rows of an evaluation's per-action tables, before and after a filter.
 
@@ -93,6 +94,7 @@ def evaluation_rows(pred, gt, columns: dict, action_names, *, smooth: str = "non
       gt: [N, J, 3] their ground truth, mm.
       columns: the samples' ``subject``, ``action``, ``subaction``, ``camera``, ``frame``.
       action_names: the dataset's action names, indexed by ``columns["action"]``.
+      skeleton: the run's keypoint set (each part aligned at its own point).
       smooth: a filter of :data:`c2f.evaluation.filters.FILTERS`, applied to each run of ``pred``.
       causal: the filter's causal form.
 
@@ -116,7 +118,8 @@ def evaluation_rows(pred, gt, columns: dict, action_names, *, smooth: str = "non
             values, acts = [], []
             for r in runs:
                 if len(r) >= size:
-                    v = fn(p[r], gt[r]) if fn else acceleration(p[r])
+                    v = (fn(p[r], gt[r], skeleton=skeleton) if fn
+                         else acceleration(p[r], skeleton=skeleton))  # fmt: skip
                     values.append(v)
                     acts += [names[r[0]]] * len(v)
             if values:
@@ -127,7 +130,7 @@ def evaluation_rows(pred, gt, columns: dict, action_names, *, smooth: str = "non
         smoothed = filters.smooth_runs(pred, runs, smooth, causal=causal)
         label = f", {smooth}{' (causal)' if causal else ''}"
         rows["Protocol 1 (MPJPE)" + label] = metrics.per_action(
-            np.asarray(metrics.mpjpe(smoothed, gt)), names
+            np.asarray(metrics.mpjpe(smoothed, gt, skeleton=skeleton)), names
         )
         rows["Protocol 2 (PA-MPJPE)" + label] = metrics.per_action(
             np.asarray(metrics.pa_mpjpe(smoothed, gt)), names

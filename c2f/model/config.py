@@ -1,8 +1,11 @@
 """Configuration of the coarse-to-fine network."""
 
 import dataclasses
+import json
 
 import jax.numpy as jnp
+
+from c2f.skeleton import H36M17, Skeleton, get
 
 # The designs, an extension point (name -> one line for help texts); C2FPose builds each.
 DESIGNS = {
@@ -28,7 +31,11 @@ class ModelConfig:
     Attributes:
       design: "stacked" (the paper's) or "uniform".
       depths: depth bins D_k of each stage's volume, coarse to fine; each divides the last.
-      joints: joints J per volume.
+      joints: joints J per volume: the skeleton's (set ``skeleton``; a different value is
+        an error). 17, the default, follows any skeleton.
+      skeleton: the keypoint set (:mod:`c2f.skeleton`; a registered name, a Skeleton, or its
+        JSON dict), or None: the training file's (``c2f train`` fills it in before anything is
+        built or written, and the run records it). Read it as :attr:`keypoints`.
       features: channels inside the hourglasses (256 in the paper); the stem has features/4
         and features/2 channels (64, 128).
       wide_features: "stacked" only: hourglass outputs and the first lin layer (512 in the
@@ -54,8 +61,22 @@ class ModelConfig:
     compute_dtype: str = "float32"
     bn_momentum: float = 0.9
     init: str = "torch"
+    skeleton: Skeleton | None = None
 
     def __post_init__(self):
+        if isinstance(self.skeleton, str):
+            object.__setattr__(self, "skeleton", get(self.skeleton))
+        elif isinstance(self.skeleton, dict):
+            object.__setattr__(self, "skeleton", Skeleton.from_json(json.dumps(self.skeleton)))
+        elif self.skeleton is not None and not isinstance(self.skeleton, Skeleton):
+            raise ValueError(f"ModelConfig.skeleton: a skeleton name, got {self.skeleton!r}")
+        if self.skeleton is not None and self.joints != self.skeleton.num_joints:
+            if self.joints != H36M17.num_joints:  # 17 is the default: it follows the skeleton
+                raise ValueError(
+                    f"ModelConfig.joints: {self.joints}, but skeleton {self.skeleton.name!r} has "
+                    f"{self.skeleton.num_joints} joints (joints follows the skeleton)"
+                )
+            object.__setattr__(self, "joints", self.skeleton.num_joints)
         if self.design not in DESIGNS:
             raise ValueError(f"ModelConfig.design: one of {tuple(DESIGNS)}, got {self.design!r}")
         if self.init not in INITS:
@@ -91,6 +112,22 @@ class ModelConfig:
             raise ValueError(
                 f"ModelConfig.compute_dtype: 'float32' or 'bfloat16', got {self.compute_dtype!r}"
             )
+
+    @property
+    def keypoints(self) -> Skeleton:
+        """The run's skeleton (Human3.6M's 17 joints where none is recorded).
+
+        Raises:
+          ValueError: ``joints`` is not 17 and no skeleton says which joints they are (a
+            config before ``c2f train`` took the data's skeleton).
+        """
+        skeleton = self.skeleton or H36M17
+        if skeleton.num_joints != self.joints:
+            raise ValueError(
+                f"ModelConfig: {self.joints} joints but no skeleton names them; set "
+                "model.skeleton (c2f train takes the training file's)"
+            )
+        return skeleton
 
     @property
     def output_res(self) -> int:

@@ -48,25 +48,37 @@ INPUT_NAMES = ("image", "hm_to_img", "intrinsics", "distortion")
 PLATFORMS = ("cpu", "cuda", "tpu")
 
 
+def input_names(cfg) -> tuple[str, ...]:
+    """The artifact's inputs: the crops, and the root depth where the skeleton has no bones."""
+    needs_root = cfg.model.keypoints.bone_lengths_mm is None
+    return INPUT_NAMES + (("root_depth_mm",) if needs_root else ())
+
+
 def _input_specs(cfg, batch):
     r = cfg.model.input_res
-    shapes = ((batch, r, r, 3), (batch, 2, 3), (batch, 4), (batch, 5))
-    dtypes = (np.uint8, np.float32, np.float32, np.float32)
-    return shapes, dtypes
+    shapes = [(batch, r, r, 3), (batch, 2, 3), (batch, 4), (batch, 5)]
+    dtypes = [np.uint8, np.float32, np.float32, np.float32]
+    if "root_depth_mm" in input_names(cfg):
+        parts = len(cfg.model.keypoints.roots)
+        shapes.append((batch,) if parts == 1 else (batch, parts))
+        dtypes.append(np.float32)
+    return tuple(shapes), tuple(dtypes)
 
 
 def predictor_function(cfg, graphdef, state, *, decode: str, flip: str):
     """The inference function with its weights as constants, and its description.
 
     Returns:
-      (fn, meta): ``fn(image, hm_to_img, intrinsics, distortion) -> (uv, pred_mm,
-      joints_mm)``; ``meta`` what a runtime needs to know about it.
+      (fn, meta): ``fn(image, hm_to_img, intrinsics, distortion[, root_depth_mm]) -> (uv,
+      pred_mm, joints_mm)`` (the root depth for skeletons without bone lengths); ``meta``
+      what a runtime needs to know about it, the skeleton (names, bones, flip pairs) included.
     """
+    names = input_names(cfg)
     inference = Inference(cfg, graphdef, state, decode=decode, flip=flip)
     run = inference.with_constant_weights()
 
-    def fn(image, hm_to_img, intrinsics, distortion):
-        batch = dict(zip(INPUT_NAMES, (image, hm_to_img, intrinsics, distortion)))
+    def fn(*inputs):
+        batch = dict(zip(names, inputs))
         out = run(batch)
         return tuple(out[k] for k in OUTPUTS)
 
@@ -78,7 +90,8 @@ def predictor_function(cfg, graphdef, state, *, decode: str, flip: str):
         "decode": inference.decode,
         "flip": inference.flip,
         "compute_dtype": cfg.model.compute_dtype,
-        "inputs": list(INPUT_NAMES),
+        "inputs": list(names),
+        "skeleton": json.loads(cfg.model.keypoints.to_json()),
         "outputs": list(OUTPUTS),
     }
     return fn, meta
@@ -133,7 +146,7 @@ def export_onnx(cfg, graphdef, state, out, *, decode, flip, source=None) -> dict
     specs = [_Spec(s, d) for s, d in zip(shapes, dtypes)]
     # platform_dependent cannot be converted: trace the CPU's branch (1x1 as MatMul).
     with single_platform("cpu"), _linear_connectivity_check():
-        model = to_onnx(fn, specs, model_name="c2f", input_names=list(INPUT_NAMES),
+        model = to_onnx(fn, specs, model_name="c2f", input_names=list(input_names(cfg)),
                         output_names=list(OUTPUTS))  # fmt: skip
     meta = {**meta, "format": "c2f-onnx", "platforms": ["onnxruntime"], "source": source or {}}
     entry = model.metadata_props.add()
@@ -197,7 +210,7 @@ def check_batch(cfg, n: int = 4, seed: int = 0):
     if path.is_file():
         loader, indices = test_loader(cfg, H5Source(path), limit=n, workers=0)
         batch = loader.batch_of(indices)
-        return {k: batch[k] for k in INPUT_NAMES}, f"{len(indices)} test crops of {path}"
+        return {k: batch[k] for k in input_names(cfg)}, f"{len(indices)} test crops of {path}"
     rng = np.random.default_rng(seed)
     r, scale = cfg.model.input_res, 1000.0 / cfg.model.output_res
     crops = {
@@ -206,6 +219,9 @@ def check_batch(cfg, n: int = 4, seed: int = 0):
         "intrinsics": np.tile(np.array([1145, 1145, 512, 515], np.float32), (n, 1)),
         "distortion": np.zeros((n, 5), np.float32),
     }
+    if "root_depth_mm" in input_names(cfg):
+        parts = len(cfg.model.keypoints.roots)
+        crops["root_depth_mm"] = np.full((n,) if parts == 1 else (n, parts), 1000.0, np.float32)
     return crops, f"{n} random crops (no test split at {path})"
 
 
@@ -275,21 +291,28 @@ def main(argv=None) -> int:
     except (ImportError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    # Skeletons without bone lengths take the root depth as an input; the check crops carry
+    # their own, this nominal one only satisfies the constructors.
+    nominal = None
+    if "root_depth_mm" in info["inputs"]:
+        nominal = [1000.0] * len(cfg.model.keypoints.roots)
     size = args.out.stat().st_size / 2**20
     print(f"wrote {args.out}: {size:.1f} MB in {time.perf_counter() - tick:.1f} s")
     print(f"  inputs: image uint8 [B, {info['input_res']}, {info['input_res']}, 3], hm_to_img "
-          "[B, 2, 3], intrinsics [B, 4], distortion [B, 5]; outputs: uv [B, J, 2] px, "
-          "pred_mm, joints_mm [B, J, 3] mm")  # fmt: skip
+          "[B, 2, 3], intrinsics [B, 4], distortion [B, 5]"
+          + (", root_depth_mm" if nominal else "")
+          + f"; outputs: uv [B, J, 2] px, pred_mm, joints_mm [B, J, 3] mm (J = "
+          f"{cfg.model.joints}, skeleton {cfg.model.keypoints.name})")  # fmt: skip
     print(f"  platforms: {', '.join(info['platforms'])}; computes in {info['compute_dtype']}")
 
     try:
-        runtime = load(args.out)
+        runtime = load(args.out, root_depth_mm=nominal)
     except (ImportError, RuntimeError) as e:
         print(f"  check: skipped ({e})")
         return 0
     dtype = "float32" if args.format == "onnx" else None  # what the ONNX graph computes in
     predictor = Predictor(cfg, graphdef, state, decode=decode, flip=args.flip,
-                          compute_dtype=dtype)  # fmt: skip
+                          compute_dtype=dtype, root_depth_mm=nominal)  # fmt: skip
     crops, what = check_batch(cfg)
     diff = compare(runtime, predictor, crops)
     print(f"  check against the Predictor on {what}: {diff['agree']} of {diff['joints']} joints "

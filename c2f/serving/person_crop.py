@@ -10,9 +10,12 @@ side ``max(w, h) + 40`` px (their annotations' margin), resampled bilinearly to 
 crop, without margin.
 """
 
+import json
+
 import numpy as np
 
 from c2f.geometry.crop import BOX_MARGIN_PX, BOX_SIZE_PX, crop_matrix, invert_affine
+from c2f.skeleton import H36M17, Skeleton
 
 NOMINAL_FOCAL_PER_PX = 1.145  # Human3.6M: f ~ 1145 px for 1000 px frames
 OUTPUTS = ("uv", "pred_mm", "joints_mm")  # what an inference backend returns per crop
@@ -173,7 +176,55 @@ def check_crops(batch: dict, res: int) -> dict:
         out[name] = value
     if n == 0:
         raise ValueError("image: empty batch")
+    if "root_depth_mm" in batch:  # optional: skeletons without bone lengths need it
+        depth = np.asarray(batch["root_depth_mm"])
+        if depth.dtype != np.float32 or depth.ndim not in (1, 2) or len(depth) != n:
+            raise ValueError(f"root_depth_mm: expected float32 [B] or [B, P] with B = {n}, got "
+                             f"{depth.dtype} {list(depth.shape)}")  # fmt: skip
+        out["root_depth_mm"] = depth
     return out
+
+
+def runtime_skeleton(meta: dict, root_depth_mm, where) -> tuple:
+    """(skeleton, root depths) of an exported artifact's ``meta``, checked (deploy runtimes).
+
+    Artifacts written before the skeleton was recorded are Human3.6M's 17 joints.
+    """
+    try:
+        skeleton = (
+            Skeleton.from_json(json.dumps(meta["skeleton"])) if "skeleton" in meta else H36M17
+        )
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{where}: the metadata's skeleton is not one ({e})") from e
+    if "root_depth_mm" not in meta.get("inputs", ()):
+        if root_depth_mm is not None:
+            raise ValueError(f"root_depth_mm: {where} recovers the root depth from bone lengths")
+        return skeleton, None
+    return skeleton, check_root_depth(root_depth_mm, skeleton)
+
+
+def check_root_depth(root_depth_mm, skeleton):
+    """[P] float32 root depths (mm) for ``skeleton``'s P parts, or None; checked.
+
+    Raises:
+      ValueError: a depth is missing where the skeleton has no bone lengths to recover it
+        from, or the count or values are wrong.
+    """
+    if root_depth_mm is None:
+        if skeleton.bone_lengths_mm is None:
+            raise ValueError(
+                f"root_depth_mm: skeleton {skeleton.name!r} has no mean bone lengths to recover "
+                "the root depth from; pass the root depth (mm)"
+            )
+        return None
+    parts = len(skeleton.roots)
+    depth = np.asarray(root_depth_mm, np.float32).reshape(-1)
+    if depth.shape != (parts,) or not np.all(np.isfinite(depth)) or not np.all(depth > 0):
+        raise ValueError(
+            f"root_depth_mm: {parts} positive depth(s) in mm for skeleton {skeleton.name!r}, "
+            f"got {depth.tolist()}"
+        )
+    return depth
 
 
 class BoxPredictor:
@@ -183,9 +234,10 @@ class BoxPredictor:
     :meth:`_infer`. Batches are padded to the next power of two up to ``max_bucket`` (one
     compilation per bucket where compilation happens) and run in chunks beyond it.
 
-    Outputs (numpy): ``joints_2d`` [B, 17, 2] px in the input images; ``joints_3d``
-    [B, 17, 3] root-relative joints in mm in the camera's orientation; with ``K`` also
-    ``joints_3d_camera`` [B, 17, 3], camera-frame mm with the root depth recovered from bone
+    Outputs (numpy; J joints in the order of the run's skeleton): ``joints_2d`` [B, J, 2] px in
+    the input images; ``joints_3d`` [B, J, 3] root-relative joints in mm in the camera's
+    orientation; with ``K`` also ``joints_3d_camera`` [B, J, 3], camera-frame mm with the root
+    depth (``root_depth_mm`` when set, else) recovered from bone
     lengths. Without ``K`` the metric scale of x and y assumes a Human3.6M-like camera (focal
     length 1.145 x the image's longer side, principal point at the centre).
     """
@@ -193,6 +245,14 @@ class BoxPredictor:
     input_res: int
     output_res: int
     max_bucket: int = 64
+    root_depth_mm: np.ndarray | None = None  # [P] mm: fed to every crop when set
+
+    def _with_root_depth(self, batch: dict) -> dict:
+        if self.root_depth_mm is None or "root_depth_mm" in batch:
+            return batch
+        depth = self.root_depth_mm if len(self.root_depth_mm) > 1 else self.root_depth_mm[0]
+        n = len(batch["image"])
+        return {**batch, "root_depth_mm": np.broadcast_to(depth, (n, *np.shape(depth)))}
 
     def _infer(self, batch: dict, size: int) -> dict:
         """{``uv``, ``pred_mm``, ``joints_mm``} of a padded batch of ``size`` crops."""
@@ -210,7 +270,7 @@ class BoxPredictor:
         Raises:
           ValueError: an input is missing or of the wrong dtype or shape (naming it).
         """
-        batch = check_crops(batch, self.input_res)
+        batch = check_crops(self._with_root_depth(batch), self.input_res)
         n = len(batch["image"])
         outs = []
         for start in range(0, n, self.max_bucket):

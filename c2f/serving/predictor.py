@@ -21,7 +21,7 @@ from jax.sharding import PartitionSpec as P
 from c2f.checkpoint import load_model
 from c2f.inference import Inference
 from c2f.model import abstract_model
-from c2f.serving.person_crop import NOMINAL_FOCAL_PER_PX, BoxPredictor
+from c2f.serving.person_crop import NOMINAL_FOCAL_PER_PX, BoxPredictor, check_root_depth
 from c2f.sharding import make_mesh
 
 __all__ = ["NOMINAL_FOCAL_PER_PX", "Predictor"]
@@ -40,10 +40,19 @@ class Predictor(BoxPredictor):
       compute_dtype: run the network in "bfloat16" or "float32" whatever the run trained in
         (parameters stay float32; the soft-argmax accumulates in float32). bfloat16 is for
         GPUs; see BENCHMARKS.md for its agreement with float32.
+      root_depth_mm: the root's depth, mm (one per part for a skeleton of several parts), for
+        skeletons without mean bone lengths (hands): ``joints_3d_camera`` is then at that
+        depth. None recovers it from the skeleton's bone lengths, which it must have.
+
+    Attributes:
+      skeleton: the run's keypoint set (``cfg.model.keypoints``): the order of every output.
     """
 
     def __init__(self, cfg, graphdef, state, *, flip: bool | str = False, decode: str | None = None,
-                 max_bucket: int = 64, compute_dtype: str | None = None):  # fmt: skip
+                 max_bucket: int = 64, compute_dtype: str | None = None,
+                 root_depth_mm=None):  # fmt: skip
+        self.skeleton = cfg.model.keypoints
+        self.root_depth_mm = check_root_depth(root_depth_mm, self.skeleton)
 
         if isinstance(max_bucket, bool) or not isinstance(max_bucket, int) or max_bucket < 1:
             raise ValueError(f"max_bucket: a positive int, got {max_bucket!r}")

@@ -61,11 +61,11 @@ def parse_numbers(text: str, count: int, name: str) -> list:
     return values
 
 
-def compose(frame: np.ndarray, uv, joints_3d) -> np.ndarray:
+def compose(frame: np.ndarray, uv, joints_3d, skeleton) -> np.ndarray:
     """The frame with its 2D skeleton, beside the 3D views; even sides (for yuv420p)."""
-    left = draw_2d(frame, uv, width=max(2, frame.shape[0] // 150))
+    left = draw_2d(frame, uv, skeleton, width=max(2, frame.shape[0] // 150))
     size = frame.shape[0]
-    right = draw_3d(joints_3d, size=size)
+    right = draw_3d(joints_3d, skeleton, size=size)
     image = np.concatenate([left, right], axis=1)
     h, w = image.shape[:2]
     return np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)))
@@ -112,7 +112,7 @@ def predict(predictor, path, every: int, batch: int, boxes, K) -> tuple[dict, st
             "joints_3d": np.concatenate(rel)}, stopped  # fmt: skip
 
 
-def write_video(path, out, joints: dict, fps: float) -> None:
+def write_video(path, out, joints: dict, fps: float, skeleton) -> None:
     """Draw the kept frames of ``path`` with their joints into ``out`` (:class:`Mp4Writer`)."""
     index = {int(f): k for k, f in enumerate(joints["frame"])}
     last = int(joints["frame"][-1])
@@ -124,14 +124,16 @@ def write_video(path, out, joints: dict, fps: float) -> None:
                     break
                 if i in index:
                     k = index[i]
-                    writer.write(compose(frame, joints["joints_2d"][k], joints["joints_3d"][k]))
+                    writer.write(
+                        compose(frame, joints["joints_2d"][k], joints["joints_3d"][k], skeleton)
+                    )
                     bar.update(1)
         except FrameError:
             pass  # the corrupt frame that ended the predictions: everything before is drawn
         bar.close()
 
 
-def truth_errors(joints: dict, raw: dict, truth: dict) -> dict:
+def truth_errors(joints: dict, raw: dict, truth: dict, skeleton) -> dict:
     """Errors of the raw and the filtered joints against a clip's ground truth.
 
     Args:
@@ -139,7 +141,8 @@ def truth_errors(joints: dict, raw: dict, truth: dict) -> dict:
         ``joints_2d`` [T, J, 2] px, ``joints_3d`` [T, J, 3] root-relative mm.
       raw: the same before the filter.
       truth: ``joints_2d`` [N, J, 2] px and ``joints_cam`` [N, J, 3] mm of every video frame
-        (``python -m data_prep.synthetic.clip``'s ``.npz``).
+        (``c2f data clip``'s ``.npz``).
+      skeleton: the run's keypoint set.
 
     Returns:
       ``{"raw": e, "filtered": e}``, each with ``mpjpe_mm``, ``pa_mpjpe_mm``, ``error_2d_px``,
@@ -152,15 +155,15 @@ def truth_errors(joints: dict, raw: dict, truth: dict) -> dict:
             f"--truth: holds {len(truth['joints_cam'])} frames, the video has {frames.max() + 1}"
         )
     gt = np.asarray(truth["joints_cam"], np.float64)[frames]
-    gt = gt - gt[:, :1]
+    gt = gt - gt[:, list(skeleton.root_of)]  # root-relative, as the predictions
     gt_2d = np.asarray(truth["joints_2d"], np.float64)[frames]
     runs = [np.arange(len(frames))]
     out = {}
     for name, j in (("raw", raw), ("filtered", joints)):
         pred = np.asarray(j["joints_3d"], np.float64)
-        t = temporal.temporal_errors(pred, gt, runs)
+        t = temporal.temporal_errors(pred, gt, runs, skeleton=skeleton)
         out[name] = {
-            "mpjpe_mm": float(np.mean(metrics.mpjpe(pred, gt))),
+            "mpjpe_mm": float(np.mean(metrics.mpjpe(pred, gt, skeleton=skeleton))),
             "pa_mpjpe_mm": float(np.mean(metrics.pa_mpjpe(pred, gt))),
             "error_2d_px": float(np.linalg.norm(j["joints_2d"] - gt_2d, axis=-1).mean()),
             "mpjve_mm_per_frame": t["mpjve"],
@@ -220,10 +223,10 @@ def main(argv=None) -> int:
     np.savez(args.out.with_suffix(".npz"), frame=joints["frame"], joints_2d=joints["joints_2d"],
              joints_3d=joints["joints_3d"], joints_2d_raw=raw["joints_2d"],
              joints_3d_raw=raw["joints_3d"], fps=fps, smooth=args.smooth)  # fmt: skip
-    write_video(args.input, args.out, joints, fps)
+    write_video(args.input, args.out, joints, fps, predictor.skeleton)
     if truth is not None:
         try:
-            errors = truth_errors(joints, raw, truth)
+            errors = truth_errors(joints, raw, truth, predictor.skeleton)
         except ValueError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2

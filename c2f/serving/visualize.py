@@ -11,30 +11,35 @@ import functools
 import numpy as np
 from PIL import Image, ImageDraw
 
-from c2f.skeleton import BONES, JOINT_NAMES
+from c2f.skeleton import Skeleton
 
 _LEFT, _RIGHT, _MID = (40, 110, 255), (255, 70, 40), (200, 60, 220)
 
 
-def _bone_colour(child: int):
-    name = JOINT_NAMES[child]
-    return _LEFT if name.startswith("L") else _RIGHT if name.startswith("R") else _MID
+_SIDE_COLOURS = {"L": _LEFT, "R": _RIGHT, "M": _MID}
 
 
-def draw_2d(image: np.ndarray, uv, gt_uv=None, width: int = 2) -> np.ndarray:
-    """``image`` [H, W, 3] uint8 with the skeleton at ``uv`` [17, 2] px (and ``gt_uv`` in white)."""
+def _bone_colour(skeleton: Skeleton, child: int):
+    """A bone's colour: the subject's left cool, right warm, the middle purple."""
+    return _SIDE_COLOURS[skeleton.joint_sides[child]]
+
+
+def draw_2d(image: np.ndarray, uv, skeleton: Skeleton, gt_uv=None, width: int = 2) -> np.ndarray:
+    """``image`` [H, W, 3] uint8 with the skeleton at ``uv`` [J, 2] px (and ``gt_uv`` in white)."""
     img = Image.fromarray(np.ascontiguousarray(image))
     draw = ImageDraw.Draw(img)
     if gt_uv is not None:
-        for p, c in BONES:
+        for p, c in skeleton.bones:
             draw.line(
                 [tuple(map(float, gt_uv[p])), tuple(map(float, gt_uv[c]))],
                 fill=(255, 255, 255),
                 width=width,
             )
-    for p, c in BONES:
+    for p, c in skeleton.bones:
         draw.line(
-            [tuple(map(float, uv[p])), tuple(map(float, uv[c]))], fill=_bone_colour(c), width=width
+            [tuple(map(float, uv[p])), tuple(map(float, uv[c]))],
+            fill=_bone_colour(skeleton, c),
+            width=width,
         )
     return np.asarray(img)
 
@@ -54,15 +59,19 @@ def _panel_background(size: int) -> np.ndarray:
     return background
 
 
-def draw_3d(pred_mm, gt_mm=None, size: int = 256, extent_mm: float = 1100.0) -> np.ndarray:
+def draw_3d(pred_mm, skeleton: Skeleton, gt_mm=None, size: int = 256,
+            extent_mm: float | None = None) -> np.ndarray:  # fmt: skip
     """Front (x-y) and side (z-y) orthographic views of root-relative skeletons.
+
+    ``extent_mm``: half the side shown (default the skeleton's ``extent_mm``). The parts of a
+    skeleton of several parts are each drawn about their own root.
 
     Returns:
       [size, 2 * size, 3] uint8.
     """
     panel = Image.fromarray(_panel_background(size).copy())
     draw = ImageDraw.Draw(panel)
-    scale = size / (2 * extent_mm)
+    scale = size / (2 * (extent_mm or skeleton.extent_mm))
 
     def to_px(p, view):
         h = p[0] if view == 0 else p[2]
@@ -72,13 +81,14 @@ def draw_3d(pred_mm, gt_mm=None, size: int = 256, extent_mm: float = 1100.0) -> 
         for joints, colour in ((gt_mm, (150, 150, 150)), (pred_mm, None)):
             if joints is None:
                 continue
-            for p, c in BONES:
-                fill = colour or _bone_colour(c)
+            for p, c in skeleton.bones:
+                fill = colour or _bone_colour(skeleton, c)
                 draw.line([to_px(joints[p], view), to_px(joints[c], view)], fill=fill, width=3)
     return np.asarray(panel)
 
 
-def sample_figure(image, uv, gt_uv, pred_mm, gt_mm, min_size: int = 192) -> np.ndarray:
+def sample_figure(image, uv, gt_uv, pred_mm, gt_mm, skeleton: Skeleton,
+                  min_size: int = 192) -> np.ndarray:  # fmt: skip
     """One row: the crop with 2D skeletons, then the 3D views, at least ``min_size`` px high."""
     zoom = max(1, -(-min_size // image.shape[0]))
     if zoom > 1:  # small demo crops: enlarge so the skeletons are legible
@@ -87,8 +97,8 @@ def sample_figure(image, uv, gt_uv, pred_mm, gt_mm, min_size: int = 192) -> np.n
         uv = (np.asarray(uv) + 0.5) * zoom - 0.5
         gt_uv = None if gt_uv is None else (np.asarray(gt_uv) + 0.5) * zoom - 0.5
     size = image.shape[0]
-    left = draw_2d(image, uv, gt_uv)
-    right = draw_3d(pred_mm, gt_mm, size=size)
+    left = draw_2d(image, uv, skeleton, gt_uv)
+    right = draw_3d(pred_mm, skeleton, gt_mm, size=size)
     return np.concatenate([left, right], axis=1)
 
 
@@ -98,7 +108,7 @@ def figure(pictures: dict, cfg) -> np.ndarray:
     Args:
       pictures: ``result["pictures"]`` of :func:`c2f.evaluation.evaluate.evaluate` (crops, true 2D
         joints in crop px, decoded heatmap coordinates, predicted and true root-relative mm).
-      cfg: the run's configuration (input and heatmap resolutions).
+      cfg: the run's configuration (input and heatmap resolutions, the skeleton).
     """
     if len(pictures["image"]) == 0:
         raise ValueError("pictures: no samples were kept to draw")
@@ -107,5 +117,7 @@ def figure(pictures: dict, cfg) -> np.ndarray:
     for i in range(len(pictures["image"])):
         uv = (pictures["coords"][i, :, :2] + 0.5) * scale - 0.5  # heatmap px -> crop px
         true_uv, pred, true = (pictures[k][i] for k in ("uv_input", "pred_mm", "joints_rel_mm"))
-        rows.append(sample_figure(pictures["image"][i], uv, true_uv, pred, true))
+        rows.append(
+            sample_figure(pictures["image"][i], uv, true_uv, pred, true, cfg.model.keypoints)
+        )
     return np.concatenate(rows, axis=0)

@@ -17,8 +17,8 @@ import numpy as np
 from tqdm import tqdm
 
 from c2f import checkpoint as ckpt
-from c2f.config import Config
-from c2f.data import BatchSpec, H5Source, Loader
+from c2f.config import Config, with_data_skeleton
+from c2f.data import BatchSpec, DatasetError, H5Source, Loader
 from c2f.data.mixture import Mixture, parse_mix
 from c2f.data.subset import without_actions
 from c2f.evaluation import protocols
@@ -133,6 +133,18 @@ def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool
         counts = [cfg.train.batch_size - sum(c for _, c in extra), *(c for _, c in extra)]
         train_source = Mixture([train_source, *(H5Source(p) for p, _ in extra)], counts)
     test_source = H5Source(pathlib.Path(cfg.data.root) / cfg.data.test_file)
+    # The keypoint set is the data's: the run records it, and the model's joints and the depth
+    # range follow it (before anything is built or written).
+    for source in (train_source, test_source):
+        if source.skeleton != train_source.skeleton:
+            raise DatasetError(
+                f"{source.path}: skeleton {source.skeleton.name!r}, but the training data's is "
+                f"{train_source.skeleton.name!r}"
+            )
+    try:
+        cfg = with_data_skeleton(cfg, train_source.skeleton)
+    except ValueError as e:
+        raise DatasetError(f"{train_source.path}: {e}") from e
     spec = BatchSpec(
         batch_size=cfg.train.batch_size,
         input_res=cfg.model.input_res,

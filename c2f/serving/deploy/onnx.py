@@ -6,7 +6,7 @@ import pathlib
 import numpy as np
 
 from c2f.serving.deploy import ZIP_MAGIC
-from c2f.serving.person_crop import OUTPUTS, BoxPredictor
+from c2f.serving.person_crop import OUTPUTS, BoxPredictor, runtime_skeleton
 
 
 class OnnxPredictor(BoxPredictor):
@@ -18,13 +18,14 @@ class OnnxPredictor(BoxPredictor):
       path: the ``.onnx`` file.
       providers: ONNX Runtime execution providers (default: the CPU's).
       threads: intra-op threads (default: ONNX Runtime's choice).
+      root_depth_mm: per part, mm, for skeletons without bone lengths (as the Predictor's).
 
     Raises:
       ImportError: onnxruntime is not installed.
       ValueError: the file is not a c2f ONNX export (naming it).
     """
 
-    def __init__(self, path, *, providers=None, threads: int | None = None):
+    def __init__(self, path, *, providers=None, threads: int | None = None, root_depth_mm=None):
         try:
             import onnxruntime as ort
         except ImportError as e:
@@ -49,6 +50,7 @@ class OnnxPredictor(BoxPredictor):
                              "metadata)")  # fmt: skip
         self.meta = json.loads(meta)
         self.input_res, self.output_res = self.meta["input_res"], self.meta["output_res"]
+        self.skeleton, self.root_depth_mm = runtime_skeleton(self.meta, root_depth_mm, self.path)
         self.max_bucket = 1 << 30
 
     def _bucket(self, n: int) -> int:

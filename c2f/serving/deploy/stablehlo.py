@@ -10,7 +10,7 @@ import zipfile
 import jax
 import numpy as np
 
-from c2f.serving.person_crop import OUTPUTS, BoxPredictor
+from c2f.serving.person_crop import OUTPUTS, BoxPredictor, runtime_skeleton
 
 # The artifact's members (c2f.serving.export writes them).
 META_FILE, STABLEHLO_FILE = "meta.json", "model.stablehlo"
@@ -59,12 +59,14 @@ class StableHLOPredictor(BoxPredictor):
     Args:
       path: the artifact.
       max_bucket: the largest padded batch (one compilation per bucket, as the Predictor).
+      root_depth_mm: per part, mm: for artifacts of skeletons without bone lengths (their
+        ``meta["inputs"]`` has ``root_depth_mm``), as the Predictor's.
 
     Raises:
       ValueError: not an artifact, or lowered for platforms other than this machine's.
     """
 
-    def __init__(self, path, *, max_bucket: int = 64):
+    def __init__(self, path, *, max_bucket: int = 64, root_depth_mm=None):
         self.path = pathlib.Path(path)
         self.meta, self.exported = read_artifact(self.path)
         platform = this_platform()
@@ -73,6 +75,7 @@ class StableHLOPredictor(BoxPredictor):
                              f"this machine runs {platform} (export with --platforms "
                              f"{platform})")  # fmt: skip
         self.input_res, self.output_res = self.meta["input_res"], self.meta["output_res"]
+        self.skeleton, self.root_depth_mm = runtime_skeleton(self.meta, root_depth_mm, self.path)
         self.max_bucket = max_bucket
         self._call = jax.jit(self.exported.call)
 
