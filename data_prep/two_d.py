@@ -1,4 +1,8 @@
-"""What the 2D-only converters (MPII, COCO) share: the joint maps and one stored sample.
+"""What the 2D-only converters (MPII, COCO, COCO-WholeBody) share: joint maps, one stored sample.
+
+Joint maps are by name, between a source's joints and any skeleton of :mod:`c2f.skeleton`
+(:func:`joint_map` from rules, :func:`same_names` where the names agree), so a 2D source can
+be mixed into runs of any keypoint set, not only Human3.6M's 17 joints.
 
 A 2D-only sample has ``valid_3d`` all zero and ``joints_cam`` zero (a placeholder), its 2D
 joints where the source annotates them (``valid_2d``), and a nominal camera (focal length
@@ -15,20 +19,26 @@ from tqdm import tqdm
 from c2f.data.schema import DatasetWriter
 from c2f.geometry import Camera
 from c2f.serving.person_crop import nominal_K
-from c2f.skeleton import JOINT_NAMES, NUM_JOINTS
+from c2f.skeleton import H36M17, Skeleton
 from data_prep.sample import make_sample
 
 
-def joint_map(rules: dict) -> list[str]:
-    """The schema's ``joint_sources`` (one entry per c2f joint) from ``{c2f name: rule}``."""
-    unknown = set(rules) - set(JOINT_NAMES)
+def joint_map(rules: dict, skeleton: Skeleton = H36M17) -> list[str]:
+    """The schema's ``joint_sources`` (one per joint of ``skeleton``) from ``{name: rule}``."""
+    unknown = set(rules) - set(skeleton.joint_names)
     if unknown:
-        raise ValueError(f"joint map: {sorted(unknown)} are not c2f joints")
-    return [rules.get(name, "") for name in JOINT_NAMES]
+        raise ValueError(f"joint map: {sorted(unknown)} are not joints of {skeleton.name!r}")
+    return [rules.get(name, "") for name in skeleton.joint_names]
+
+
+def same_names(source_names, skeleton: Skeleton) -> list[str]:
+    """``joint_sources`` of a source whose joint names are the skeleton's own (any order)."""
+    known = set(source_names)
+    return [name if name in known else "" for name in skeleton.joint_names]
 
 
 def map_joints(uv, valid, source_names, sources: list[str]):
-    """Source joints onto ours: ([17, 2] px, [17] bool).
+    """Source joints onto a skeleton's: ([J, 2] px, [J] bool), J = ``len(sources)``.
 
     Args:
       uv: [K, 2] the source's joints, px.
@@ -38,7 +48,7 @@ def map_joints(uv, valid, source_names, sources: list[str]):
         are), or ``""`` (never valid).
     """
     index = {name: k for k, name in enumerate(source_names)}
-    out, ok = np.zeros((NUM_JOINTS, 2)), np.zeros(NUM_JOINTS, bool)
+    out, ok = np.zeros((len(sources), 2)), np.zeros(len(sources), bool)
     for j, rule in enumerate(sources):
         if not rule:
             continue
@@ -61,24 +71,25 @@ def sample_2d(image, uv, valid, center, scale: float, crop_res: int, quality: in
 
     Args:
       image: [H, W, 3] uint8, the original image.
-      uv: [17, 2] our joints in it, px (pixel centres at integers).
-      valid: [17] bool, the joints the source annotates.
+      uv: [J, 2] the skeleton's joints in it, px (pixel centres at integers).
+      valid: [J] bool, the joints the source annotates.
       center: [2] person box centre, px.
       scale: the box side / 200.
       crop_res: stored crop side, px.
       quality: JPEG quality.
     """
     cam = nominal_camera(image.shape[1], image.shape[0])
-    s = make_sample(image, np.zeros((NUM_JOINTS, 3)), uv, np.asarray(center, float), scale,
+    j = len(uv)
+    s = make_sample(image, np.zeros((j, 3)), uv, np.asarray(center, float), scale,
                     cam, crop_res, quality)  # fmt: skip
     s["joints_2d"][~valid] = 0.0
     s["valid_2d"] = valid.astype(np.uint8)
-    s["valid_3d"] = np.zeros(NUM_JOINTS, np.uint8)
+    s["valid_3d"] = np.zeros(j, np.uint8)
     return s
 
 
 def write_people(out, people, images, crop_res: int, *, source: str, args: dict, names,
-                 joint_sources) -> int:  # fmt: skip
+                 joint_sources, skeleton: Skeleton = H36M17) -> int:  # fmt: skip
     """Write 2D-only people into one dataset file; returns the sample count.
 
     Args:
@@ -91,14 +102,16 @@ def write_people(out, people, images, crop_res: int, *, source: str, args: dict,
       source: the file's ``source`` (also its one action name, upper case).
       args: the converter's arguments, stored.
       names: the source's K joint names.
-      joint_sources: :func:`joint_map`'s list.
+      joint_sources: :func:`joint_map`'s list for ``skeleton``.
+      skeleton: the keypoint set written (default Human3.6M's 17 joints).
     """
     images = pathlib.Path(images)
     seen: dict = {}
     args = {**args, "frame_step": 0}  # still images: no video (H5Source.independent_frames)
     with DatasetWriter(out, source=source, args=args, crop_res=crop_res,
                        action_names=[source.upper()], camera_names=["unknown"],
-                       source_joint_names=names, joint_sources=joint_sources) as w:  # fmt: skip
+                       source_joint_names=names, joint_sources=joint_sources,
+                       skeleton=skeleton) as w:  # fmt: skip
         for person in tqdm(people, desc=source, unit="person"):
             path = images / person["image"]
             try:

@@ -15,6 +15,8 @@ SOURCES = {
     "mpii": ("data_prep.mpii", "MPII Human Pose (2D only), .mat or JSON"),
     "coco": ("data_prep.coco", "COCO person keypoints (2D only)"),
     "interhand": ("data_prep.interhand", "InterHand2.6M (two hands, 42 joints, 3D)"),
+    "coco-wholebody": ("data_prep.coco_wholebody", "COCO-WholeBody (2D only, 133 keypoints)"),
+    "h3wb": ("data_prep.h3wb", "H3WB whole-body 3D (133 keypoints) on your Human3.6M frames"),
     "mpi-inf-3dhp": ("data_prep.mpi_inf_3dhp", "MPI-INF-3DHP test set, training sequences, .npz"),
     "stills": ("data_prep.synthetic.stills", "a dataset file's images as JPEG files"),
     "strip-3d": ("data_prep.strip_3d", "keep some actions of a file as 2D-only samples"),
