@@ -33,7 +33,6 @@ has none). The image size stored is the frame's own (the training camera file's 
 import argparse
 import itertools
 import pathlib
-import pickle
 import re
 import sys
 
@@ -46,6 +45,7 @@ from tqdm import tqdm
 from c2f.data.schema import DatasetWriter
 from c2f.geometry import Camera, box_from_joints
 from c2f.serving.mp4 import read_frames
+from data_prep import safe_pickle
 from data_prep.cli import run
 from data_prep.sample import make_sample
 
@@ -67,16 +67,19 @@ _NAME = re.compile(r"^(?:S(\d+)_Seq(\d+)_Cam(\d+)|TS(\d+))_(\d+)\.\w+$")
 
 
 def load_cameras(path) -> dict:
-    """``{key: Camera}`` from a camera pickle (``f``, ``c`` px, ``w``, ``h``)."""
+    """``{key: Camera}`` from a camera pickle (``f``, ``c`` px, ``w``, ``h``).
+
+    The pickle is read by :mod:`data_prep.safe_pickle`: plain data and numpy arrays only, so a
+    hostile file is refused (:class:`~data_prep.safe_pickle.UnsafePickle`), never run.
+    """
+    raw = safe_pickle.load(path)
     try:
-        with open(path, "rb") as f:
-            raw = pickle.load(f)
         cams = {}
         for key, c in raw.items():
             (fx, fy), (cx, cy) = (np.asarray(c[k], np.float64).reshape(2) for k in "fc")
             K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]])
             cams[key] = Camera.from_intrinsics(K, int(c["w"]), int(c["h"]))
-    except (OSError, pickle.UnpicklingError, KeyError, TypeError, ValueError) as e:
+    except (AttributeError, KeyError, TypeError, ValueError) as e:
         raise ValueError(f"{path}: not a 3DHP camera file ({e})") from e
     return cams
 

@@ -155,3 +155,17 @@ def test_predict_refuses_missing_inputs_and_colliding_outputs(tmp_path, capsys):
     argv = ["predict", str(a), str(clash), "--workdir", str(tmp_path), "--out", str(a.parent)]
     assert c2f_main(argv) == 2
     assert "would replace an input" in capsys.readouterr().err
+
+
+def test_reports_of_two_files_with_one_name_do_not_collide(micro_run, micro_cfg, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(micro_run, run)
+    test_file = pathlib.Path(micro_cfg.data.root) / micro_cfg.data.test_file
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        shutil.copy(test_file, tmp_path / folder / "test.h5")
+        argv = ["eval", "--workdir", str(run), "--data", str(tmp_path / folder / "test.h5"),
+                "--every", "8"]  # fmt: skip
+        assert c2f_main(argv) == 0
+    reports = sorted(p.name for p in (run / "eval").glob("*.md"))
+    assert len(reports) == 2 and all("_test-" in r for r in reports), reports

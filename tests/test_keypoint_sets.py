@@ -168,6 +168,12 @@ def test_a_hostile_pickle_runs_nothing(tmp_path):
     with pytest.raises(safe_pickle.UnsafePickle, match="cameras.pkl: refused to unpickle pathlib"):
         safe_pickle.load(evil)
     assert not (tmp_path / "pwned").exists()
+    # The 3DHP converter's camera reader uses it: the hostile file is refused, nothing runs.
+    from data_prep import mpi_inf_3dhp
+
+    with pytest.raises(ValueError, match="refused to unpickle"):
+        mpi_inf_3dhp.load_cameras(evil)
+    assert not (tmp_path / "pwned").exists()
     # Plain data and numpy arrays read as pickle.load would.
     good = {"R": np.eye(3), "f": np.float64(2.0), "names": ["a", 1, None], "t": (1, 2.5)}
     (tmp_path / "good.pkl").write_bytes(pickle.dumps(good))

@@ -126,3 +126,46 @@ def jax_leaves(tree):
     import jax
 
     return jax.tree.leaves(tree)
+
+
+def test_one_writer_per_workdir(tmp_path, capsys):
+    import multiprocessing as mp
+
+    from c2f.cli import main as c2f_main
+    from c2f.train.lock import WorkdirBusy, WorkdirLock
+
+    # A live holder in another process: a second train is refused, naming it, and writes
+    # nothing; when the holder dies (here: exits without unlocking), the lock is free again.
+    ready, done = mp.get_context("spawn").Event(), mp.get_context("spawn").Event()
+    holder = mp.get_context("spawn").Process(target=_hold, args=(str(tmp_path), ready, done))
+    holder.start()
+    assert ready.wait(60)
+    try:
+        with pytest.raises(WorkdirBusy, match=f"pid {holder.pid}"):
+            WorkdirLock(tmp_path).__enter__()
+        argv = ["train", "--config", "tiny", "--workdir", str(tmp_path)]
+        assert c2f_main(argv) == 2
+        assert "being trained by another process" in capsys.readouterr().err
+        assert sorted(p.name for p in tmp_path.iterdir()) == [".lock"]
+    finally:
+        done.set()
+        holder.join(30)
+    with WorkdirLock(tmp_path):  # released by the OS with its holder
+        pass
+    # A workdir that is a file is named, not a traceback.
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SystemExit) as exit_:
+        c2f_main(["train", "--config", "tiny", "--workdir", str(tmp_path / "file")])
+    assert exit_.value.code == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def _hold(workdir, ready, done):
+    import os
+
+    from c2f.train.lock import WorkdirLock
+
+    WorkdirLock(workdir).__enter__()
+    ready.set()
+    done.wait(60)
+    os._exit(0)  # no unlock: the kernel releases the lock with the process

@@ -78,6 +78,9 @@ def main(argv=None) -> int:
                                       workers=args.workers)  # fmt: skip
         flip = "coords" if args.flip and protocol.flip == "none" else None
         options = protocol_options(cfg, protocol, decode=args.decode, flip=flip, root=args.root)
+        if options["root"] == "bones" and cfg.model.keypoints.bone_lengths_mm is None:
+            raise ValueError(f"--root bones: skeleton {cfg.model.keypoints.name!r} has no mean "
+                             "bone lengths; evaluate with the ground-truth root")  # fmt: skip
     except (FileNotFoundError, DatasetError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -14,12 +14,14 @@ with 1; a refused resume or a bad dataset with 2. Multi-host: pass
 """
 
 import argparse
+import pathlib
 import sys
 
 import jax
 
 from c2f.config import apply_overrides, load_config
 from c2f.data import DatasetError
+from c2f.train.lock import WorkdirError
 from c2f.train.loop import TrainingDiverged, train
 from c2f.train.resume import ConfigChanged
 
@@ -46,12 +48,15 @@ def main(argv=None) -> int:
         cfg = apply_overrides(load_config(args.config), args.set)
     except ValueError as e:
         p.error(str(e))
+    workdir = pathlib.Path(args.workdir)
+    if workdir.exists() and not workdir.is_dir():
+        p.error(f"--workdir: {workdir} is a file, not a folder")
     try:
         summary = train(cfg, args.workdir, allow_config_change=args.allow_config_change)
     except TrainingDiverged as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    except (ConfigChanged, DatasetError) as e:
+    except (ConfigChanged, DatasetError, WorkdirError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if summary.get("interrupted"):

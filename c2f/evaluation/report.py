@@ -1,5 +1,6 @@
 """Result tables: Protocol 1 and 2 per action, in the paper's column order."""
 
+import hashlib
 import json
 import pathlib
 
@@ -116,8 +117,11 @@ def write_evaluation(out_dir, result: dict, *, protocol, options: dict, overridd
     if protocol.published and not overridden and source_kind == "h36m":
         rows["Pavlakos et al. 2017 (published)"] = protocol.published
     table = markdown(rows)
+    # The evaluated file's identity, not its stem alone: two files called test.h5 in different
+    # folders must not overwrite each other's reports.
+    identity = hashlib.sha256(str(pathlib.Path(data).resolve()).encode()).hexdigest()[:8]
     name = (f"step{step}_{protocol.name}_{options['decode']}_flip-{options['flip']}"
-            f"_root-{options['root']}_{data.stem}")  # fmt: skip
+            f"_root-{options['root']}_{pathlib.Path(data).stem}-{identity}")  # fmt: skip
     if options.get("frames") == "all":
         name += "_all-frames"
     if options.get("smooth", "none") != "none":

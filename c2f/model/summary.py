@@ -76,9 +76,33 @@ def forward_flops(cfg: ModelConfig, batch: int = 1) -> float:
     XLA counts what it executes: convolution taps that fall in the zero padding are not
     counted, so this is slightly below ``2 * conv_macs`` plus the elementwise work.
     """
+    return forward_cost(cfg, batch)["flops"]
+
+
+def forward_cost(cfg: ModelConfig, batch: int = 1) -> dict:
+    """XLA's analysis of the compiled inference forward pass of ``batch`` images.
+
+    Returns:
+      ``flops``; ``peak_bytes`` (arguments + outputs + temporaries: the memory one call
+      needs) and ``output_bytes`` (the volumes), or None where the backend does not say.
+    """
     forward, state, images = _abstract_forward(cfg, batch)
     compiled = jax.jit(forward).lower(state, images).compile()
     cost = compiled.cost_analysis()
     if isinstance(cost, list):  # older jax returned one dict per device
         cost = cost[0]
-    return float(cost["flops"])
+    out = {"flops": float(cost["flops"]), "peak_bytes": None, "output_bytes": None}
+    try:
+        mem = compiled.memory_analysis()
+        out["output_bytes"] = int(mem.output_size_in_bytes)
+        out["peak_bytes"] = int(mem.temp_size_in_bytes + mem.argument_size_in_bytes
+                                + mem.output_size_in_bytes)  # fmt: skip
+    except (AttributeError, NotImplementedError):
+        pass
+    return out
+
+
+def volume_voxels(cfg: ModelConfig) -> list[int]:
+    """Voxels of each stage's volume for one image: J x D_k x H x W."""
+    side = cfg.output_res
+    return [cfg.joints * d * side * side for d in cfg.depths]

@@ -31,6 +31,7 @@ from c2f.evaluation.evaluate import (
 )
 from c2f.serving.visualize import figure
 from c2f.sharding import make_mesh, replicate, shard_batch
+from c2f.train.lock import WorkdirLock
 from c2f.train.logger import MetricWriter
 from c2f.train.resume import check_resume_config, evaluated_steps, record_evaluation
 from c2f.train.state import create, eval_graph, learning_rate_schedule
@@ -120,7 +121,18 @@ def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool
     Raises:
       TrainingDiverged: on a non-finite loss or gradient.
       ConfigChanged: resuming with a different config (naming the fields).
+      WorkdirBusy: another process is training in ``workdir`` (:mod:`c2f.train.lock`).
     """
+    workdir = pathlib.Path(workdir)
+    if jax.process_index() != 0:  # one lock per run: process 0 holds it
+        return _train(cfg, workdir, stop_after=stop_after, progress=progress,
+                      allow_config_change=allow_config_change)  # fmt: skip
+    with WorkdirLock(workdir):
+        return _train(cfg, workdir, stop_after=stop_after, progress=progress,
+                      allow_config_change=allow_config_change)  # fmt: skip
+
+
+def _train(cfg: Config, workdir: pathlib.Path, *, stop_after, progress, allow_config_change):
     workdir = pathlib.Path(workdir)
     mesh = make_mesh()
     main_process = jax.process_index() == 0

@@ -22,6 +22,7 @@ from PIL import Image
 from c2f.config import load_config
 from c2f.model import abstract_model, count_params
 from c2f.serving.predictor import Predictor
+from data_prep import safe_pickle
 from data_prep.torch7.convert import (
     PAPER_CONFIG,
     assign,
@@ -121,14 +122,11 @@ def check(workdir, data_dir: pathlib.Path) -> dict:
     Returns:
       {image name: MPJPE mm} and "mean".
     """
-    import pickle
-
     npz = data_dir / "test_h36m_body3d.npz"
     if not npz.is_file():
         raise FileNotFoundError(f"--check-data: {npz} not found (mmpose's tests/data/h36m)")
     d = np.load(npz)
-    with open(data_dir / "cameras.pkl", "rb") as fh:
-        cameras = pickle.load(fh)
+    cameras = safe_pickle.load(data_dir / "cameras.pkl")  # data only: never runs code
     predictor = Predictor.from_checkpoint(workdir, flip="volumes")
     out = {}
     for name, part, S in zip(d["imgname"], d["part"], d["S"]):
