@@ -72,7 +72,12 @@ def load_cameras(path) -> dict:
     The pickle is read by :mod:`data_prep.safe_pickle`: plain data and numpy arrays only, so a
     hostile file is refused (:class:`~data_prep.safe_pickle.UnsafePickle`), never run.
     """
-    raw = safe_pickle.load(path)
+    try:
+        raw = safe_pickle.load(path)
+    except safe_pickle.UnsafePickle:
+        raise
+    except ValueError as e:
+        raise ValueError(f"{path}: not a 3DHP camera file ({e})") from e
     try:
         cams = {}
         for key, c in raw.items():

@@ -114,7 +114,7 @@ def test_coco_skips_what_it_says_and_derives_the_pelvis(shared_data, tmp_path, c
 def test_bad_annotations_are_named(tmp_path):
     from data_prep.two_d import joint_map
 
-    with pytest.raises(ValueError, match=r"joint map: \['Tail'\] are not c2f joints"):
+    with pytest.raises(ValueError, match=r"joint map: \['Tail'\] are not joints of 'h36m17'"):
         joint_map({"Tail": "tail"})
     bad = tmp_path / "keypoints.json"
     bad.write_text(json.dumps({"images": [], "annotations": [{"keypoints": [1, 2]}]}))

@@ -167,5 +167,5 @@ def test_reports_of_two_files_with_one_name_do_not_collide(micro_run, micro_cfg,
         argv = ["eval", "--workdir", str(run), "--data", str(tmp_path / folder / "test.h5"),
                 "--every", "8"]  # fmt: skip
         assert c2f_main(argv) == 0
-    reports = sorted(p.name for p in (run / "eval").glob("*.md"))
-    assert len(reports) == 2 and all("_test-" in r for r in reports), reports
+    reports = sorted(p.name for p in (run / "eval").glob("*_test-*.md"))  # others' may be there
+    assert len(reports) == 2, reports

@@ -15,7 +15,15 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 LAYERS = (
     (
         "foundation",
-        ("c2f.array_api", "c2f.checks", "c2f.grid", "c2f.sharding", "c2f.skeleton", "c2f.h36m"),
+        (
+            "c2f.array_api",
+            "c2f.checks",
+            "c2f.grid",
+            "c2f.sharding",
+            "c2f.skeleton",
+            "c2f.h36m",
+            "c2f.outputs",
+        ),
     ),  # fmt: skip
     ("math", ("c2f.geometry", "c2f.volume", "c2f.losses", "c2f.optim")),
     ("model and data", ("c2f.model", "c2f.data")),

@@ -24,6 +24,7 @@ from c2f.checkpoint import load_model
 from c2f.data import DatasetError, H5Source
 from c2f.evaluation import benchmarks, filters, protocols, report, temporal
 from c2f.evaluation.evaluate import evaluate, make_inference, protocol_options, test_loader
+from c2f.outputs import writable_folder
 from c2f.serving.visualize import figure
 from c2f.sharding import make_mesh
 from c2f.volume import DECODES
@@ -83,6 +84,11 @@ def main(argv=None) -> int:
                              "bone lengths; evaluate with the ground-truth root")  # fmt: skip
     except (FileNotFoundError, DatasetError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    out_dir = pathlib.Path(args.workdir) / "eval"
+    problem = writable_folder(out_dir)
+    if problem:  # before evaluating everything, not after
+        print(f"error: the reports' folder: {problem}", file=sys.stderr)
         return 2
     overridden = [k for k, v in (("decode", args.decode), ("root", args.root), ("flip", flip)) if v]
     if args.all_frames:

@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from c2f.outputs import writable_folder
 from c2f.serving.person_crop import prepare
 from c2f.serving.predictor import Predictor
 from c2f.serving.video import compose, parse_numbers
@@ -134,6 +135,9 @@ def main(argv=None) -> int:
         if args.K:
             fx, fy, cx, cy = parse_numbers(args.K, 4, "--K")
             K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]])
+        problem = writable_folder(args.out)
+        if problem:
+            raise ValueError(f"--out: {problem}")
         outputs = output_paths(paths, args.out, not args.no_draw)
         depth = None
         if args.root_depth:

@@ -37,6 +37,7 @@ from c2f.data import H5Source
 from c2f.evaluation.evaluate import test_loader
 from c2f.inference import FLIPS, Inference
 from c2f.model.channel_ops import single_platform
+from c2f.outputs import check_outputs
 from c2f.serving.deploy import load
 from c2f.serving.deploy.stablehlo import META_FILE, STABLEHLO_FILE  # the runtime's layout
 from c2f.serving.person_crop import OUTPUTS
@@ -268,6 +269,7 @@ def main(argv=None) -> int:
 
     which = "best" if args.best else "last"
     try:
+        check_outputs({"--out": args.out})  # a folder or an unwritable place: before the work
         cfg, graphdef, state, meta = load_model(args.workdir, step=args.checkpoint, which=which)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from c2f.evaluation import metrics, temporal
 from c2f.evaluation.filters import FILTERS, smooth_runs
+from c2f.outputs import check_outputs
 from c2f.serving.mp4 import FrameError, Mp4Writer, prefetch, read_frames
 from c2f.serving.predictor import Predictor
 from c2f.serving.visualize import draw_2d, draw_3d
@@ -191,7 +192,10 @@ def main(argv=None) -> int:
             box = parse_numbers(args.box, 4, "--box")
             boxes = lambda i: box  # noqa: E731
         elif args.boxes:
-            listed = json.loads(args.boxes.read_text())
+            try:
+                listed = json.loads(args.boxes.read_text())
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+                raise ValueError(f"--boxes: {args.boxes}: not a JSON list of boxes ({e})") from e
             if not isinstance(listed, list):
                 raise ValueError(f"--boxes: {args.boxes} must hold a JSON list, one entry a frame")
             boxes = lambda i: listed[i] if i < len(listed) else None  # noqa: E731
@@ -201,6 +205,15 @@ def main(argv=None) -> int:
             K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]])
         if not args.input.is_file():
             raise ValueError(f"{args.input}: no such file")
+        if args.out.suffix.lower() != ".mp4":
+            raise ValueError(f"--out: {args.out} must end in .mp4 (the joints go beside it, "
+                             ".npz, and the errors .json)")  # fmt: skip
+        # Before any frame is predicted: no output replaces an input or another output.
+        outputs = {"--out": args.out, "the joints (--out .npz)": args.out.with_suffix(".npz")}
+        if args.truth:
+            outputs["the errors (--out .json)"] = args.out.with_suffix(".json")
+        check_outputs(outputs, {"INPUT (the video)": args.input, "--truth": args.truth,
+                                "--boxes": args.boxes})  # fmt: skip
         truth = None
         if args.truth:
             try:

@@ -1,0 +1,70 @@
+"""Nothing lost: outputs never replace inputs, and where results go is checked before the work."""
+
+import shutil
+
+import h5py
+import pytest
+
+from c2f.cli import main as c2f_main
+from c2f.outputs import check_outputs, writable_folder
+
+
+def test_check_outputs_refuses_inputs_duplicates_folders_and_unwritable(tmp_path):
+    data = tmp_path / "data.h5"
+    data.write_bytes(b"x")
+    link = tmp_path / "link.h5"
+    link.symlink_to(data)
+    with pytest.raises(ValueError, match="--out: .*link.h5 is the input --data"):
+        check_outputs({"--out": link}, {"--data": data})  # the same file through a link
+    with pytest.raises(ValueError, match="is also --out"):
+        check_outputs({"--out": tmp_path / "a.mp4", "joints": tmp_path / "x" / ".." / "a.mp4"})
+    with pytest.raises(ValueError, match="is a folder; a file path is expected"):
+        check_outputs({"--out": tmp_path})
+    with pytest.raises(ValueError, match="/proc is not writable"):
+        check_outputs({"--out": "/proc/new/o.mp4"})
+    assert writable_folder(tmp_path / "new" / "deeper") is None
+    assert not (tmp_path / "new").exists()  # checking creates nothing
+
+
+def test_strip_3d_never_overwrites_its_source(synthetic_split, tmp_path, capsys):
+    from data_prep.strip_3d import main
+
+    data = tmp_path / "train.h5"
+    shutil.copy(synthetic_split, data)
+    with h5py.File(data) as f:
+        before = len(f["image"])
+    assert main(["--data", str(data), "--actions", "Posing", "--out", str(data)]) == 2
+    assert "--out: " in (err := capsys.readouterr().err) and "is the input --data" in err
+    with h5py.File(data) as f:
+        assert len(f["image"]) == before
+
+
+def test_video_outputs_cannot_collide(tmp_path, capsys):
+    clip = tmp_path / "in.mp4"
+    clip.write_bytes(b"not decoded: refused before")
+    run = ["--workdir", str(tmp_path / "no_run")]
+    assert c2f_main(["video", str(clip), *run, "--out", str(clip)]) == 2
+    assert "is the input INPUT (the video)" in capsys.readouterr().err
+    assert c2f_main(["video", str(clip), *run, "--out", str(tmp_path / "x.npz")]) == 2
+    assert "must end in .mp4" in capsys.readouterr().err
+    truth = tmp_path / "out.npz"
+    truth.write_bytes(b"x")
+    argv = ["video", str(clip), *run, "--out", str(tmp_path / "out.mp4"), "--truth", str(truth)]
+    assert c2f_main(argv) == 2  # the joints file would replace the ground truth
+    assert "is the input --truth" in capsys.readouterr().err
+    assert clip.read_bytes() == b"not decoded: refused before"
+    bad = tmp_path / "boxes.json"
+    bad.write_text("README")
+    argv = ["video", str(clip), *run, "--out", str(tmp_path / "o.mp4"), "--boxes", str(bad)]
+    assert c2f_main(argv) == 2
+    assert f"--boxes: {bad}: not a JSON list" in capsys.readouterr().err
+
+
+def test_export_to_a_folder_is_refused_before_the_work(tmp_path, capsys):
+    folder = tmp_path / "artifacts"
+    folder.mkdir()
+    argv = ["export", "--workdir", str(tmp_path / "no_run"), "--format", "stablehlo",
+            "--out", str(folder)]  # fmt: skip
+    assert c2f_main(argv) == 2
+    assert "is a folder; a file path is expected" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["artifacts"]  # no stray temp file
