@@ -184,3 +184,15 @@ def test_a_hand_run_end_to_end(hand_run, converted, shared_data, tmp_path, capsy
     assert runtime(image)["joints_2d"].shape == (42, 2)
     with pytest.raises(ValueError, match="no mean bone lengths"):
         load(artifact)
+    # Edited metadata is caught when the artifact loads, not at its first call.
+    import zipfile
+
+    edited = tmp_path / "edited.zip"
+    with zipfile.ZipFile(artifact) as src, zipfile.ZipFile(edited, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "meta.json":
+                data = json.dumps({**json.loads(data), "joints": 17}).encode()
+            dst.writestr(name, data)
+    with pytest.raises(ValueError, match="meta.json does not describe its program"):
+        load(edited, root_depth_mm=[1000.0, 1000.0])

@@ -68,3 +68,32 @@ def test_export_to_a_folder_is_refused_before_the_work(tmp_path, capsys):
     assert c2f_main(argv) == 2
     assert "is a folder; a file path is expected" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["artifacts"]  # no stray temp file
+
+
+def test_eval_checks_its_report_folder_before_the_work(micro_run, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(micro_run, run)
+    shutil.rmtree(run / "eval", ignore_errors=True)
+    (run / "eval").write_text("a file where the reports' folder goes")
+    assert c2f_main(["eval", "--workdir", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "the reports' folder" in err and "eval is a file" in err
+
+
+def test_a_report_that_cannot_be_written_still_gives_its_table(tmp_path):
+    import numpy as np
+
+    from c2f.evaluation import metrics, protocols, report
+
+    actions = ["Directions", "Eating"]
+    result = {"mpjpe": np.array([10.0, 20.0]), "pa_mpjpe": np.array([5.0, 6.0]),
+              "p1": metrics.per_action([10.0, 20.0], actions),
+              "p2": metrics.per_action([5.0, 6.0], actions)}  # fmt: skip
+    blocker = tmp_path / "eval"
+    blocker.write_text("x")
+    with pytest.raises(report.ReportNotWritten) as err:
+        report.write_evaluation(blocker, result, protocol=protocols.get("p1-gt-root"),
+                                options={"decode": "soft", "flip": "none", "root": "gt"},
+                                overridden=[], data=tmp_path / "test.h5", step=1,
+                                source_kind="synthetic")  # fmt: skip
+    assert "| Protocol 1 (MPJPE) |" in err.value.text and "15.0" in err.value.text

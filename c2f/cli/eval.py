@@ -120,13 +120,18 @@ def main(argv=None) -> int:
         note = "No two consecutive frames were evaluated: no velocity or acceleration rows."
     if args.smooth != "none":
         options = {**options, "smooth": args.smooth + ("-causal" if args.causal else "")}
-    text, name = report.write_evaluation(
-        pathlib.Path(args.workdir) / "eval", result, protocol=protocol, options=options,
-        overridden=overridden, data=data, step=meta["step"], source_kind=source.source,
-        extra_rows=extra, note=note,
-        groups=report.action_groups(result, source.action_names, cfg.data.hold_out_actions)
-        if cfg.data.hold_out_actions else None,
-    )  # fmt: skip
+    try:
+        text, name = report.write_evaluation(
+            pathlib.Path(args.workdir) / "eval", result, protocol=protocol, options=options,
+            overridden=overridden, data=data, step=meta["step"], source_kind=source.source,
+            extra_rows=extra, note=note,
+            groups=report.action_groups(result, source.action_names, cfg.data.hold_out_actions)
+            if cfg.data.hold_out_actions else None,
+        )  # fmt: skip
+    except report.ReportNotWritten as e:
+        print(e.text)
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     print(text)
     print(f"wrote {name}.md and .json ({result['examples_per_s']:.1f} examples/s)")
     if args.vis:

@@ -97,6 +97,14 @@ def groups_text(groups: dict) -> str:
     )
 
 
+class ReportNotWritten(OSError):
+    """Writing a finished evaluation's report failed; ``text`` holds the table to print."""
+
+    def __init__(self, message: str, text: str):
+        super().__init__(message)
+        self.text = text
+
+
 def write_evaluation(out_dir, result: dict, *, protocol, options: dict, overridden: list[str],
                      data, step: int, source_kind: str, extra_rows: dict | None = None,
                      note: str = "", groups: dict | None = None) -> tuple[str, str]:  # fmt: skip
@@ -134,11 +142,15 @@ def write_evaluation(out_dir, result: dict, *, protocol, options: dict, overridd
               + (f"{groups_text(groups)}\n" if groups else "")
               + headline_line(result, protocol))  # fmt: skip
     out_dir = pathlib.Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"{name}.md").write_text(f"{header}\n\n{table}\n")
     record = {"data": str(data), "step": step, "samples": len(result["mpjpe"]),
               "protocol": protocol.name, "definition": protocol.definition,
               "modified": overridden, **options, "tables": to_json(rows),
               "groups": groups or {}}  # fmt: skip
-    (out_dir / f"{name}.json").write_text(json.dumps(record, indent=1))
-    return f"{header}\n{table}", str(out_dir / name)
+    text = f"{header}\n{table}"
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / f"{name}.md").write_text(f"{header}\n\n{table}\n")
+        (out_dir / f"{name}.json").write_text(json.dumps(record, indent=1))
+    except OSError as e:  # the work is done: the table still reaches the terminal
+        raise ReportNotWritten(f"{out_dir}: the report could not be written ({e})", text) from e
+    return text, str(out_dir / name)

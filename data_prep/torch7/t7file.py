@@ -24,10 +24,15 @@ import dataclasses
 import mmap
 import pathlib
 import struct
+import sys
 
 import numpy as np
 
 NIL, NUMBER, STRING, TABLE, TORCH, BOOLEAN, FUNCTION, LEGACY_CLOSURE, CLOSURE = range(9)
+# Objects nest (a table in a table ...) at most this deep: the authors' networks nest a few
+# hundred levels; a hostile or corrupt file that nests deeper is refused by name instead of
+# exhausting Python's stack. Reading a level takes at most 3 Python frames.
+MAX_DEPTH = 2000
 
 _ELEMENT = {
     "Byte": np.uint8,
@@ -114,6 +119,7 @@ class _Reader:
         self.long_fmt = {8: "q", 4: "i"}[long_size]
         self.long_size = long_size
         self.objects = {}
+        self.depth = 0
 
     def fail(self, message: str, at: int | None = None):
         where = self.pos if at is None else at
@@ -167,9 +173,16 @@ class _Reader:
             self.objects[index] = function
             function.upvalues = self.value(path + ".<upvalues>")
             return function
-        if tag == TABLE:
-            return self.table(index, path, start)
-        return self.torch(index, path, start)
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                self.fail(f"objects nested deeper than {MAX_DEPTH} levels at {path[:200]} "
+                          "(corrupt, or not a network file)", start)  # fmt: skip
+            if tag == TABLE:
+                return self.table(index, path, start)
+            return self.torch(index, path, start)
+        finally:
+            self.depth -= 1
 
     def table(self, index: int, path: str, start: int) -> Table:
         count = self.int(f"the size of table {path}")
@@ -280,7 +293,12 @@ def load(path, long_size: int = 8):
             raise Torch7Error(f"{path}: empty file")
         buffer = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     reader = _Reader(buffer, str(path), long_size)
-    out = reader.value()
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 4 * MAX_DEPTH + 1000))  # room for MAX_DEPTH levels
+    try:
+        out = reader.value()
+    finally:
+        sys.setrecursionlimit(limit)
     if reader.pos != len(buffer):
         raise Torch7Error(
             f"{path}: {len(buffer) - reader.pos} bytes follow the saved object "

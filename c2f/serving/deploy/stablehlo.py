@@ -14,6 +14,10 @@ from c2f.serving.person_crop import OUTPUTS, BoxPredictor, runtime_skeleton
 
 # The artifact's members (c2f.serving.export writes them).
 META_FILE, STABLEHLO_FILE = "meta.json", "model.stablehlo"
+# The largest each member may declare: the paper network's model.stablehlo is 205 MB and its
+# meta.json 2 kB. A member declaring more is refused before it is decompressed (a 1.5 MB zip
+# can hold a 1.5 GB member), and zipfile never inflates past the declared size.
+MAX_MEMBER_BYTES = {META_FILE: 1 << 20, STABLEHLO_FILE: 2 << 30}
 
 
 def read_artifact(path):
@@ -30,7 +34,17 @@ def read_artifact(path):
                 raise ValueError(f"{path}: a zip, but not a c2f StableHLO artifact (it holds "
                                  f"{sorted(names)[:5]}, expected {META_FILE} and "
                                  f"{STABLEHLO_FILE})")  # fmt: skip
-            meta = json.loads(archive.read(META_FILE))
+            for name, limit in MAX_MEMBER_BYTES.items():
+                size = archive.getinfo(name).file_size
+                if size > limit:
+                    raise ValueError(f"{path}: {name} declares {size:,} bytes, more than the "
+                                     f"{limit:,} an artifact's {name} may hold")  # fmt: skip
+            try:
+                meta = json.loads(archive.read(META_FILE))
+            except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                raise ValueError(f"{path}: {META_FILE} is not JSON ({e})") from e
+            if not isinstance(meta, dict):
+                raise ValueError(f"{path}: {META_FILE} is not a JSON object")
             blob = archive.read(STABLEHLO_FILE)
     except zipfile.BadZipFile as e:
         raise ValueError(f"{path}: not a c2f StableHLO artifact (not a zip file: {e}); an ONNX "
@@ -42,6 +56,18 @@ def read_artifact(path):
         exported = jax.export.deserialize(bytearray(blob))
     except Exception as e:  # jax raises several kinds for a damaged module
         raise ValueError(f"{path}: {STABLEHLO_FILE} does not deserialize ({e})") from e
+    # The metadata must describe its program: an edited meta.json fails here, not at a call.
+    try:
+        inputs, joints, res = list(meta["inputs"]), int(meta["joints"]), int(meta["input_res"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{path}: {META_FILE} lacks or mangles a field ({e})") from e
+    image, uv = exported.in_avals[0].shape[1:], exported.out_avals[0].shape[1:]
+    if len(exported.in_avals) != len(inputs) or image != (res, res, 3) or uv != (joints, 2):
+        raise ValueError(
+            f"{path}: {META_FILE} does not describe its program ({len(inputs)} inputs, "
+            f"{res} px, {joints} joints; the program takes {len(exported.in_avals)} inputs, "
+            f"images {image} and returns {uv} 2D joints)"
+        )
     return meta, exported
 
 
