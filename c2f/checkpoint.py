@@ -19,6 +19,7 @@ written before (one array per variable, item ``state``) are still read.
 import dataclasses
 import json
 import pathlib
+import sys
 
 import jax
 import numpy as np
@@ -73,6 +74,18 @@ def unpack(packed: dict, abstract_tree, what: str):
     if left:
         raise ValueError(f"{what}: the checkpoint holds more values than the state ({left})")
     return jax.tree.unflatten(treedef, out)
+
+
+class CheckpointUnreadable(ValueError):
+    """A checkpoint's files are missing or damaged (named, with what failed)."""
+
+
+# What orbax and our unpacking raise for missing, truncated or damaged files.
+_READ_ERRORS = (OSError, ValueError, KeyError, RuntimeError, TypeError, EOFError)
+
+
+def _short(e: BaseException) -> str:
+    return (str(e).splitlines() or [type(e).__name__])[0][:300]
 
 
 class Checkpoints:
@@ -210,6 +223,55 @@ class Checkpoints:
             )
         return out[MODEL_KEY]
 
+    def move_aside(self, step: int, which: str = "last") -> pathlib.Path:
+        """Move a damaged checkpoint to ``checkpoints/damaged/`` (kept, never deleted)."""
+        manager = self._manager(which)
+        source = manager.directory / str(step)
+        target = self.root / "damaged" / f"{which}-{step}"
+        k = 1
+        while target.exists():
+            target = self.root / "damaged" / f"{which}-{step}.{k}"
+            k += 1
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source.rename(target)
+        reload = getattr(manager, "reload", None)
+        if reload is not None:  # orbax caches its list of steps
+            reload()
+        return target
+
+    def restore_intact(self, abstract_state, *, check=None, move: bool = True, log=print):
+        """(state, meta, result of ``check``) of the newest ``last`` checkpoint that reads whole.
+
+        A newest checkpoint that fails to read (files deleted, truncated or damaged) is named,
+        moved aside (``move``: process 0 of a run) and the previous one is tried. ``check(meta)``
+        runs on a checkpoint's record before its arrays are read: what it raises (a refused
+        config change) propagates, so that a config that does not fit is never taken for
+        damage.
+
+        Raises:
+          CheckpointUnreadable: no checkpoint reads (naming each and why).
+        """
+        failures = []
+        for step in sorted(self.last.all_steps(), reverse=True):
+            try:
+                meta = self.meta(step)
+            except _READ_ERRORS as e:
+                meta, error = None, e
+            if meta is not None:
+                checked = check(meta) if check is not None else None
+                try:
+                    state, meta = self.restore(abstract_state, step)
+                    return state, meta, checked
+                except _READ_ERRORS as e:
+                    error = e
+            failures.append(f"step {step}: {_short(error)}")
+            where = self.move_aside(step) if move else self.last.directory / str(step)
+            log(f"checkpoint at step {step} could not be read ({_short(error)}); moved to "
+                f"{where}; trying the previous one")  # fmt: skip
+        raise CheckpointUnreadable(
+            f"{self.root}: no checkpoint could be read ({'; '.join(failures)})"
+        )
+
     def close(self) -> None:
         self.last.close()
         self.best.close()
@@ -249,20 +311,50 @@ def load_model(workdir, step: int | None = None, which: str = "last"):
     if not (workdir / "checkpoints").is_dir():
         raise FileNotFoundError(f"{workdir}: no checkpoints/ folder (is it a train.py workdir?)")
     checkpoints = Checkpoints(workdir, create=False)
+    asked = step
     try:
-        step = checkpoints.step_of(step, which)
-        meta = checkpoints.meta(step, which)
-        cfg = run_config(workdir, meta)
-        model = abstract_model(cfg.model)
-        model.eval()
-        graphdef, abstract_state = nnx.split(model)
-        try:
-            state = checkpoints.restore_model(abstract_state, step, which)
-        except (ValueError, KeyError) as e:
-            raise ValueError(
-                f"{workdir}: the {which} checkpoint at step {step} does not fit the model of "
-                f"its config (model: {cfg.model}): {str(e).splitlines()[0]}"
-            ) from e
+        candidates = [checkpoints.step_of(step, which)]
+        if asked is None:  # the newest that reads; an explicit step is that step or an error
+            candidates = sorted(checkpoints._manager(which).all_steps(), reverse=True)
+        failures = []
+        for step in candidates:
+            try:
+                cfg, graphdef, state, meta = _read_model(checkpoints, workdir, step, which)
+            except CheckpointUnreadable as e:
+                if asked is not None:
+                    raise
+                failures.append(str(e))
+                print(f"{e}; trying the previous {which} checkpoint", file=sys.stderr)
+                continue
+            if failures:
+                print(f"using the {which} checkpoint at step {step} instead", file=sys.stderr)
+            break
+        else:
+            raise CheckpointUnreadable(
+                f"{workdir}: no {which} checkpoint could be read: " + "; ".join(failures)
+            )
     finally:
         checkpoints.close()
     return cfg, graphdef, replicate(state, make_mesh()), meta
+
+
+def _read_model(checkpoints, workdir, step: int, which: str):
+    """(cfg, graphdef, state, meta) of one checkpoint; CheckpointUnreadable names it."""
+    try:
+        meta = checkpoints.meta(step, which)
+        cfg = run_config(workdir, meta)
+    except _READ_ERRORS as e:
+        raise CheckpointUnreadable(
+            f"{workdir}: the {which} checkpoint at step {step} could not be read ({_short(e)})"
+        ) from e
+    model = abstract_model(cfg.model)
+    model.eval()
+    graphdef, abstract_state = nnx.split(model)
+    try:
+        state = checkpoints.restore_model(abstract_state, step, which)
+    except _READ_ERRORS as e:
+        raise CheckpointUnreadable(
+            f"{workdir}: the {which} checkpoint at step {step} could not be read: its arrays "
+            f"are missing, damaged or do not fit the model of its config ({_short(e)})"
+        ) from e
+    return cfg, graphdef, state, meta

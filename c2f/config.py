@@ -235,9 +235,14 @@ def load_config(name_or_path: str | pathlib.Path) -> Config:
                 f"config: {text!r} is neither a named recipe ({', '.join(recipe_names())}) "
                 "nor a recipe file"
             )
+        if path.suffix != ".py":
+            raise ValueError(f"config: {text!r} is not a recipe (a .py file defining get_config)")
         spec = importlib.util.spec_from_file_location(f"c2f_config_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as e:  # a recipe is code: whatever it raises, name the file
+            raise ValueError(f"config: {text!r} failed to load ({type(e).__name__}: {e})") from e
         where = repr(str(path))
     if not hasattr(module, "get_config"):
         raise ValueError(f"config: {where} defines no get_config()")

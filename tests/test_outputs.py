@@ -1,5 +1,6 @@
 """Nothing lost: outputs never replace inputs, and where results go is checked before the work."""
 
+import pathlib
 import shutil
 
 import h5py
@@ -97,3 +98,32 @@ def test_a_report_that_cannot_be_written_still_gives_its_table(tmp_path):
                                 overridden=[], data=tmp_path / "test.h5", step=1,
                                 source_kind="synthetic")  # fmt: skip
     assert "| Protocol 1 (MPJPE) |" in err.value.text and "15.0" in err.value.text
+
+
+@pytest.mark.parametrize("sig, code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_signal_during_start_up_exits_cleanly(tiny_data, tmp_path, sig, code):
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    workdir = tmp_path / "run"
+    argv = [sys.executable, "-m", "c2f", "train", "--config", "tiny", "--workdir", str(workdir),
+            "--set", f"data.root={str(tiny_data)!r}"]  # fmt: skip
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=env,
+                            cwd=pathlib.Path(__file__).resolve().parents[1])  # fmt: skip
+    seen = ""
+    while "starting" not in seen:  # start-up: data checks, model, compilation, before step 1
+        char = proc.stderr.read(1)
+        assert char, f"the run ended early: {seen}"
+        seen += char
+    proc.send_signal(getattr(signal, sig))
+    rest = proc.stderr.read()
+    assert proc.wait(60) == code, seen + rest
+    assert "before training started" in rest.strip().splitlines()[-1]
+    assert "Traceback" not in rest
+    if (workdir / "config.json").exists():  # written whole or not at all
+        json.loads((workdir / "config.json").read_text())
+    assert not list(workdir.glob(".config.json.tmp-*"))

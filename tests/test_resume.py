@@ -1,6 +1,7 @@
 """Resuming: a checkpoint owns its config, and nothing is lost when an evaluation fails."""
 
 import json
+import shutil
 
 import pytest
 
@@ -118,7 +119,7 @@ def test_checkpoints_are_packed_and_the_earlier_layout_still_reads(micro_cfg, tm
     wider = apply_overrides(micro_cfg, ["model.features=32"])
     meta_wider = {"step": 4, "config": json.loads(ckpt.config_to_json(wider))}
     new.save(4, state, meta_wider)
-    with pytest.raises(ValueError, match="does not fit the model of its config"):
+    with pytest.raises(ValueError, match="do not fit the model of its config"):
         ckpt.load_model(tmp_path / "new", step=4)
 
 
@@ -169,3 +170,37 @@ def _hold(workdir, ready, done):
     ready.set()
     done.wait(60)
     os._exit(0)  # no unlock: the kernel releases the lock with the process
+
+
+@pytest.mark.parametrize("damage", ["delete", "truncate"])
+def test_a_damaged_last_checkpoint_is_moved_aside_and_the_previous_used(
+    micro_run, micro_cfg, tmp_path, capsys, damage
+):
+    from c2f.cli import main as c2f_main
+    from tests.small import MICRO_RUN
+
+    run = tmp_path / "run"
+    shutil.copytree(micro_run, run)
+    last = run / "checkpoints" / "last"
+    assert sorted(int(p.name) for p in last.iterdir() if p.name.isdigit())[-2:] == [2, 4]
+    files = sorted(p for p in (last / "4" / "model").rglob("*") if p.is_file())
+    for f in files:  # the model's arrays of step 4
+        if damage == "delete":
+            f.unlink()
+        else:
+            f.write_bytes(f.read_bytes()[: len(f.read_bytes()) // 3])
+    # Evaluation says which step it could not read and which it used; an explicit step is
+    # refused by name.
+    assert c2f_main(["eval", "--workdir", str(run), "--every", "8"]) == 0
+    err = capsys.readouterr().err
+    assert "checkpoint at step 4 could not be read" in err
+    assert "using the last checkpoint at step 2 instead" in err
+    assert c2f_main(["eval", "--workdir", str(run), "--checkpoint", "4"]) == 2
+    assert "step 4 could not be read" in capsys.readouterr().err
+    # Training moves it aside (kept) and resumes from step 2 to the end.
+    summary = train(apply_overrides(micro_cfg, MICRO_RUN), run, progress=False)
+    out = capsys.readouterr().out
+    assert "checkpoint at step 4 could not be read" in out and "resuming" in out
+    assert "at step 2" in out and summary["step"] == 4
+    assert (run / "checkpoints" / "damaged" / "last-4" / "model").is_dir()
+    assert ckpt.Checkpoints(run).latest_step() == 4  # written again

@@ -15,10 +15,12 @@ with 1; a refused resume or a bad dataset with 2. Multi-host: pass
 
 import argparse
 import pathlib
+import signal
 import sys
 
 import jax
 
+from c2f.checkpoint import CheckpointUnreadable
 from c2f.config import apply_overrides, load_config
 from c2f.data import DatasetError
 from c2f.train.lock import WorkdirError
@@ -41,6 +43,30 @@ def main(argv=None) -> int:
         help="resume although the config differs from the checkpoint's (recorded in the log)",
     )
     args = p.parse_args(argv)
+    # Until the loop takes SIGINT/SIGTERM over (saving a checkpoint), either ends start-up
+    # with one line: nothing is half-written (config.json and checkpoints are written whole).
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        return _main(p, args)
+    except KeyboardInterrupt:
+        print("interrupted before training started; re-run the same command", file=sys.stderr)
+        return 130
+    except _Terminated:
+        print("terminated before training started; re-run the same command", file=sys.stderr)
+        return 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _Terminated(Exception):
+    """SIGTERM during start-up."""
+
+
+def _terminated(signum, frame):
+    raise _Terminated()
+
+
+def _main(p, args) -> int:
     if args.coordinator or args.distributed:
         jax.distributed.initialize(args.coordinator, args.num_processes, args.process_id)
 
@@ -51,12 +77,14 @@ def main(argv=None) -> int:
     workdir = pathlib.Path(args.workdir)
     if workdir.exists() and not workdir.is_dir():
         p.error(f"--workdir: {workdir} is a file, not a folder")
+    print(f"c2f train: {args.config} in {workdir}: starting (data checks, model, compilation)",
+          file=sys.stderr, flush=True)  # fmt: skip
     try:
         summary = train(cfg, args.workdir, allow_config_change=args.allow_config_change)
     except TrainingDiverged as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    except (ConfigChanged, DatasetError, WorkdirError) as e:
+    except (ConfigChanged, DatasetError, WorkdirError, CheckpointUnreadable) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if summary.get("interrupted"):

@@ -8,6 +8,7 @@ a message naming the step; the last good checkpoint is kept as it was.
 """
 
 import json
+import os
 import pathlib
 import signal
 import time
@@ -173,14 +174,22 @@ def _train(cfg: Config, workdir: pathlib.Path, *, stop_after, progress, allow_co
     checkpoints = ckpt.Checkpoints(workdir, keep=cfg.train.keep_checkpoints)
     start, changes = 0, []
     if checkpoints.latest_step() is not None:
-        # Before anything is written: a refused resume must leave the run as it was.
-        changes = check_resume_config(workdir, checkpoints.meta(), cfg, allow_config_change)
-        state, meta = checkpoints.restore(ckpt.restore_target(state))
+        # A refused resume leaves the run as it was: the config is checked on each
+        # checkpoint's record before its arrays are read; a damaged newest checkpoint is named,
+        # moved aside (never deleted) and the previous one is used.
+        def check(meta):
+            return check_resume_config(workdir, meta, cfg, allow_config_change)
+
+        state, meta, changes = checkpoints.restore_intact(
+            ckpt.restore_target(state), check=check, move=main_process
+        )
         start = int(meta["step"])
         print(f"resuming {workdir} at step {start}")
     if main_process:
         workdir.mkdir(parents=True, exist_ok=True)
-        (workdir / "config.json").write_text(ckpt.config_to_json(cfg))
+        tmp = workdir / f".config.json.tmp-{os.getpid()}"  # whole or not at all
+        tmp.write_text(ckpt.config_to_json(cfg))
+        os.replace(tmp, workdir / "config.json")
     train_step = make_train_step(cfg, graphdef)
     schedule = learning_rate_schedule(cfg.optim, cfg.train.steps)
     writer = MetricWriter(workdir, enabled=main_process)
