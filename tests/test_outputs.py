@@ -127,3 +127,31 @@ def test_a_signal_during_start_up_exits_cleanly(tiny_data, tmp_path, sig, code):
     if (workdir / "config.json").exists():  # written whole or not at all
         json.loads((workdir / "config.json").read_text())
     assert not list(workdir.glob(".config.json.tmp-*"))
+
+
+def test_silent_bad_inputs_are_now_loud(synthetic_split, tmp_path):
+    import numpy as np
+
+    from c2f.data.schema import DatasetError, open_dataset
+    from c2f.serving.person_crop import check_K
+
+    # A camera whose principal point is far off the image, or whose last row is not [0, 0, 1].
+    K = np.array([[1000.0, 0, 1e6], [0, 1000.0, 300.0], [0, 0, 1]])
+    with pytest.raises(ValueError, match="principal point .* not plausible"):
+        check_K(K, 1, 640, 480)
+    with pytest.raises(ValueError, match="last row must be"):
+        check_K(np.array([[1000.0, 0, 320], [0, 1000.0, 240], [0, 0, 0]]), 1, 640, 480)
+    assert check_K(np.array([[1000.0, 0, 320], [0, 1000.0, 240], [0, 0, 1]]), 1, 640, 480).shape
+    # A field stored with another dtype, and a num_samples that contradicts the fields.
+    for name, change in (("int64", "dtype"), ("count", "num_samples")):
+        path = tmp_path / f"{name}.h5"
+        shutil.copy(synthetic_split, path)
+        with h5py.File(path, "a") as f:
+            if change == "dtype":
+                data = f["joints_cam"][...]
+                del f["joints_cam"]
+                f["joints_cam"] = data.astype(np.int64)
+            else:
+                f.attrs["num_samples"] = 7
+        with pytest.raises(DatasetError, match="stored as int64|says 7, the fields hold"):
+            open_dataset(path)

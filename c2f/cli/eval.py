@@ -22,6 +22,7 @@ from PIL import Image
 
 from c2f.checkpoint import load_model
 from c2f.data import DatasetError, H5Source
+from c2f.data.augment import ImageDecodeError
 from c2f.evaluation import benchmarks, filters, protocols, report, temporal
 from c2f.evaluation.evaluate import evaluate, make_inference, protocol_options, test_loader
 from c2f.outputs import writable_folder
@@ -95,8 +96,12 @@ def main(argv=None) -> int:
         options = {**options, "frames": "all"}
         overridden.append("frames")
     picks = indices[np.linspace(0, len(indices) - 1, args.vis).astype(int)] if args.vis else ()
-    result = evaluate(make_inference(cfg, graphdef, state, options), loader, indices,
-                      make_mesh(), root=options["root"], pictures=picks)  # fmt: skip
+    try:
+        result = evaluate(make_inference(cfg, graphdef, state, options), loader, indices,
+                          make_mesh(), root=options["root"], pictures=picks)  # fmt: skip
+    except ImageDecodeError as e:  # evaluation never replaces a sample: the file is named
+        print(f"error: {data}: {e}", file=sys.stderr)
+        return 2
     columns = {k: source.column(k)[result["index"]]
                for k in ("subject", "action", "subaction", "camera", "frame")}  # fmt: skip
     timed, info = {}, {}

@@ -276,11 +276,21 @@ def open_dataset(path) -> h5py.File:
                 raise DatasetError(
                     f"{path}: field {name!r} has shape {f[name].shape[1:]}, expected {shape}"
                 )
+            kind = FIELDS[name][0]
+            if kind != "vlen_uint8" and f[name].dtype != np.dtype(kind):
+                raise DatasetError(
+                    f"{path}: field {name!r} is stored as {f[name].dtype}, the schema says {kind}"
+                )
             n = f[name].shape[0] if n is None else n
             if f[name].shape[0] != n:
                 raise DatasetError(
                     f"{path}: field {name!r} has {f[name].shape[0]} samples, not {n}"
                 )
+        stated = f.attrs.get("num_samples")
+        if stated is not None and int(stated) != n:
+            raise DatasetError(
+                f"{path}: attribute 'num_samples' says {int(stated)}, the fields hold {n}"
+            )
     except Exception:
         f.close()
         raise

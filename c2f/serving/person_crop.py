@@ -124,6 +124,17 @@ def check_K(K, n: int, width: int, height: int) -> np.ndarray:
             f"K: focal lengths {focal.min():.4g}..{focal.max():.4g} px are not plausible "
             f"for a {width}x{height} image (0.01 to 100 x its side)"
         )
+    if not np.allclose(K[:, 2], [0.0, 0.0, 1.0]) or np.any(K[:, 1, 0] != 0):
+        raise ValueError(
+            "K: not an intrinsics matrix (its last row must be [0, 0, 1] and K[1, 0] 0)"
+        )
+    centre = K[:, :2, 2]
+    # The principal point lies in or near the image: within one image side of it.
+    if np.any(centre < -side) or np.any(centre > side + np.array([width, height])):
+        raise ValueError(
+            f"K: principal point {centre.min():.4g}..{centre.max():.4g} px is not plausible for "
+            f"a {width}x{height} image (more than one image side outside it)"
+        )
     return K
 
 
