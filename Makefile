@@ -47,7 +47,7 @@ TEST_WORKERS ?= 2
 
 test: $(VENV)/.installed
 	$(PY) -m ruff check .
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=12
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .

@@ -54,6 +54,12 @@ def test_named_recipes_and_recipe_files(tmp_path):
     assert load_config(path) == load_config("tiny")
     with pytest.raises(ValueError, match="neither a named recipe"):
         load_config("configs/demo.py")  # the old path form names the recipes instead
+    with pytest.raises(ValueError, match="'README.md' is not a recipe"):
+        load_config("README.md")
+    broken = tmp_path / "broken.py"
+    broken.write_text("def get_config(:\n")
+    with pytest.raises(ValueError, match="broken.py' failed to load \\(SyntaxError"):
+        load_config(broken)
 
 
 def _photos(shared_data) -> list:
