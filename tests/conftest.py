@@ -17,7 +17,8 @@ os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 # The longest files first: with workers (make test's pytest-xdist), the last file to start
 # then is a short one, not a 90 s one that leaves the other worker idle.
-SLOW_FIRST = ("test_multihost.py", "test_train.py", "test_model.py", "test_resume.py")
+SLOW_FIRST = ("test_multihost.py", "test_train.py", "test_model.py", "test_interhand.py",
+              "test_resume.py", "test_cli.py", "test_packaging.py")  # fmt: skip
 
 
 def pytest_collection_modifyitems(config, items):
