@@ -88,14 +88,19 @@ def convert(people: list[dict], images, out, crop_res: int, args: dict) -> int:
                         joint_sources=JOINT_SOURCES)  # fmt: skip
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(p, "person_keypoints_*.json")
+def command(argv, doc: str, annot_help: str, read, convert) -> int:
+    """The command of a COCO-style converter (COCO, COCO-WholeBody): its options, the counts.
+
+    ``read(path, min_keypoints, min_box) -> (people, skipped)`` and ``convert(people, images,
+    out, crop_res, args) -> count`` are the converter's own.
+    """
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    add_arguments(p, annot_help)
     p.add_argument("--min-keypoints", type=int, default=1, help="labelled joints to keep one")
     p.add_argument("--min-box", type=float, default=32.0, help="px, the box's longer side")
 
     def work(args):
-        people, skipped = read_annotations(args.annot, args.min_keypoints, args.min_box)
+        people, skipped = read(args.annot, args.min_keypoints, args.min_box)
         print(f"{args.annot}: {len(people)} people kept; skipped: "
               + ", ".join(f"{v} {k}" for k, v in skipped.items()))  # fmt: skip
         if not people:
@@ -105,6 +110,10 @@ def main(argv=None) -> int:
         return f"wrote {n} people to {args.out}"
 
     return run(p, argv, work)
+
+
+def main(argv=None) -> int:
+    return command(argv, __doc__, "person_keypoints_*.json", read_annotations, convert)
 
 
 if __name__ == "__main__":

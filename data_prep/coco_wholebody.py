@@ -11,7 +11,6 @@ and its part is valid. Skipped and counted: crowds, people with fewer than
 (``data_prep.coco``: centred on ``bbox``, side ``max(w, h) + 40`` px).
 """
 
-import argparse
 import json
 import pathlib
 import sys
@@ -19,9 +18,8 @@ import sys
 import numpy as np
 
 from c2f.skeleton import COCO_WHOLEBODY133
-from data_prep.cli import run
-from data_prep.coco import person_box
-from data_prep.two_d import add_arguments, same_names, write_people
+from data_prep.coco import command, person_box
+from data_prep.two_d import same_names, write_people
 
 # (annotation field, validity flag, count), in the skeleton's order
 PARTS = (
@@ -84,22 +82,7 @@ def convert(people: list[dict], images, out, crop_res: int, args: dict) -> int:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(p, "coco_wholebody_*.json")
-    p.add_argument("--min-keypoints", type=int, default=1, help="labelled keypoints to keep one")
-    p.add_argument("--min-box", type=float, default=32.0, help="px, the box's longer side")
-
-    def work(args):
-        people, skipped = read_annotations(args.annot, args.min_keypoints, args.min_box)
-        print(f"{args.annot}: {len(people)} people kept; skipped: "
-              + ", ".join(f"{v} {k}" for k, v in skipped.items()))  # fmt: skip
-        if not people:
-            raise ValueError(f"{args.annot}: no person left to convert")
-        n = convert(people[: args.limit], args.images, args.out, args.crop_res,
-                    {**{k: str(v) for k, v in vars(args).items()}, "skipped": skipped})  # fmt: skip
-        return f"wrote {n} people to {args.out}"
-
-    return run(p, argv, work)
+    return command(argv, __doc__, "coco_wholebody_*.json", read_annotations, convert)
 
 
 if __name__ == "__main__":

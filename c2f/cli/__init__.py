@@ -7,7 +7,8 @@ A verb's module is imported only when that verb runs: importing jax alone takes 
 Exit codes, the same for every verb: 0 done; 1 a run diverged (train); 2 bad input or a
 refused run (named in the message); 3 partial output (``video``: a frame did not decode, the
 frames before it are written; ``predict``: an image did not decode, the others are written);
-130 interrupted (SIGINT/SIGTERM; ``train`` saves first and resumes when re-run).
+130 interrupted (SIGINT; ``train`` saves first and resumes when re-run), 143 terminated
+(SIGTERM during ``train``'s start-up; during training SIGTERM saves and exits 130).
 """
 
 import importlib
@@ -22,21 +23,36 @@ VERBS = {
     "video": ("c2f.serving.video", "pose a video: drawn MP4, joints, optional filter"),
     "export": ("c2f.serving.export", "export a run as a StableHLO or ONNX artifact"),
     "data": ("c2f.cli.data", "convert a dataset to c2f's format (c2f data SOURCE --help)"),
-    "model": ("c2f.cli.model", "a recipe's network: parameters and FLOPs"),
+    "model": ("c2f.cli.model", "a recipe's network: parameters, volumes, FLOPs, memory"),
     "draw": ("c2f.cli.draw", "draw a run's predictions on test samples to a PNG"),
     "floor": ("c2f.evaluation.floor", "a protocol's error floor with perfect volumes"),
     "bench": ("c2f.cli.bench", "the speed suite (from a checkout; BENCHMARKS.md)"),
 }
 
 
+def table_lines(table: dict) -> str:
+    """One line per entry of a ``{name: (module, help)}`` table, aligned."""
+    width = max(map(len, table))
+    return "\n".join(f"  {name:<{width}}  {text}" for name, (_, text) in table.items())
+
+
+def dispatch(table: dict, name: str, rest: list, prog: str) -> int:
+    """Import ``table[name]``'s module and run its ``main(rest)`` as ``prog`` (argparse's)."""
+    module = importlib.import_module(table[name][0])
+    saved, sys.argv = sys.argv, [prog, *rest]
+    try:
+        return int(module.main(rest) or 0)
+    finally:
+        sys.argv = saved
+
+
 def usage() -> str:
-    width = max(map(len, VERBS))
-    lines = [f"  {name:<{width}}  {text}" for name, (_, text) in VERBS.items()]
     return (
         "usage: c2f VERB [ARGS...]   (c2f VERB --help for a verb's arguments)\n\n"
         "Coarse-to-fine volumetric 3D keypoint estimation in JAX.\n\nverbs:\n"
-        + "\n".join(lines)
-        + "\n\nexit codes: 0 done, 1 diverged, 2 bad input, 3 partial output, 130 interrupted"
+        + table_lines(VERBS)
+        + "\n\nexit codes: 0 done, 1 diverged, 2 bad input, 3 partial output, 130 interrupted,"
+        " 143 terminated"
     )
 
 
@@ -53,13 +69,8 @@ def main(argv=None) -> int:
     if verb not in VERBS:
         print(f"c2f: unknown verb {verb!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(VERBS[verb][0])
-    saved, sys.argv = sys.argv, [f"c2f {verb}", *rest]  # argparse's prog: "c2f VERB"
     try:
-        code = module.main(rest)
+        return dispatch(VERBS, verb, rest, f"c2f {verb}")
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    finally:
-        sys.argv = saved
-    return int(code or 0)

@@ -4,8 +4,9 @@
 converter is also ``python -m MODULE``. Formats and conventions: docs/data.md.
 """
 
-import importlib
 import sys
+
+from c2f.cli import dispatch, table_lines
 
 SOURCES = {
     "synthetic": ("data_prep.synthetic.__main__", "the embedded Human3.6M-shaped synthetic set"),
@@ -25,10 +26,8 @@ SOURCES = {
 
 
 def usage() -> str:
-    width = max(map(len, SOURCES))
-    lines = [f"  {name:<{width}}  {text}" for name, (_, text) in SOURCES.items()]
-    return "usage: c2f data SOURCE [ARGS...]   (c2f data SOURCE --help)\n\nsources:\n" + "\n".join(
-        lines
+    return "usage: c2f data SOURCE [ARGS...]   (c2f data SOURCE --help)\n\nsources:\n" + (
+        table_lines(SOURCES)
     )
 
 
@@ -41,9 +40,4 @@ def main(argv=None) -> int:
     if source not in SOURCES:
         print(f"c2f data: unknown source {source!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(SOURCES[source][0])
-    saved, sys.argv = sys.argv, [f"c2f data {source}", *rest]
-    try:
-        return int(module.main(rest) or 0)
-    finally:
-        sys.argv = saved
+    return dispatch(SOURCES, source, rest, f"c2f data {source}")
