@@ -58,16 +58,24 @@ def read_annotations(path, min_keypoints: int = 1, min_box: float = 32.0):
             image = images[int(a["image_id"])]
         except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"{path}: annotation {k}: missing or malformed field ({e})") from e
-        if a.get("iscrowd", 0):
-            skipped["crowd"] += 1
-        elif int((kp[:, 2] > 0).sum()) < min_keypoints:
-            skipped["too few keypoints"] += 1
-        elif max(bbox[2], bbox[3]) < min_box:
-            skipped["box too small"] += 1
+        reason = skip_reason(a, kp, bbox, min_keypoints, min_box)
+        if reason:
+            skipped[reason] += 1
         else:
             people.append({"image": image, "image_id": int(a["image_id"]), "keypoints": kp,
                            "bbox": bbox})  # fmt: skip
     return people, skipped
+
+
+def skip_reason(annotation: dict, kp, bbox, min_keypoints: int, min_box: float) -> str | None:
+    """Why a COCO-style person is skipped ("crowd", "too few keypoints", "box too small")."""
+    if annotation.get("iscrowd", 0):
+        return "crowd"
+    if int((kp[:, 2] > 0).sum()) < min_keypoints:
+        return "too few keypoints"
+    if max(bbox[2], bbox[3]) < min_box:
+        return "box too small"
+    return None
 
 
 def person_box(bbox):

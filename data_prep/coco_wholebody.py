@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 from c2f.skeleton import COCO_WHOLEBODY133
-from data_prep.coco import command, person_box
+from data_prep.coco import command, person_box, skip_reason
 from data_prep.two_d import same_names, write_people
 
 # (annotation field, validity flag, count), in the skeleton's order
@@ -57,12 +57,9 @@ def read_annotations(path, min_keypoints: int = 1, min_box: float = 32.0):
             image = images[int(a["image_id"])]
         except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"{path}: annotation {k}: missing or malformed field ({e})") from e
-        if a.get("iscrowd", 0):
-            skipped["crowd"] += 1
-        elif int((kp[:, 2] > 0).sum()) < min_keypoints:
-            skipped["too few keypoints"] += 1
-        elif max(bbox[2], bbox[3]) < min_box:
-            skipped["box too small"] += 1
+        reason = skip_reason(a, kp, bbox, min_keypoints, min_box)
+        if reason:
+            skipped[reason] += 1
         else:
             people.append({"image": image, "image_id": int(a["image_id"]), "uv": kp[:, :2],
                            "valid": kp[:, 2] > 0, "bbox": bbox})  # fmt: skip
