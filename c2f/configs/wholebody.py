@@ -1,9 +1,10 @@
 """Whole body (H3WB's 133 COCO-WholeBody keypoints) on the paper network (GPU): 1-2-4-32.
 
 The last volume of 133 joints at 64 depth bins is 34.9 M voxels per image (7.8x the 17-joint
-one): 1.29 GiB for an inference forward pass at batch 4, 0.76 GiB at 32 bins and 0.50 GiB at
-16 (``c2f model --config paper --batch 4 --set model.skeleton=coco_wholebody133
-"model.depths=(1,2,4,N)"``; docs/keypoints.md has the training step's figures). 32 bins of
+one). Measured (docs/keypoints.md): an inference forward pass at batch 4 needs 1.29 GiB at 64
+bins, 0.76 at 32, 0.50 at 16 (``c2f model --config paper --batch 4 --set
+model.skeleton=coco_wholebody133 "model.depths=(1,2,4,N)"``); the bench's train step at batch
+4 6.08 GiB at 64 bins, 5.15 at 32, against 4.35 for the 17-joint paper network. 32 bins of
 62.5 mm over +-1 m with the soft-argmax's sub-bin read-out (integral L1, as the ``integral``
 recipe) keep the depth resolution the decoder needs while halving the largest volume; 16 bins
 (125 mm) would be coarser than a hand. Not trained here (no H3WB frames, no GPU). Convert the
