@@ -17,6 +17,7 @@ host-side numpy.
 """
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -37,6 +38,7 @@ def _check_pair(pred, gt):
     return jnp.asarray(pred, jnp.float32), jnp.asarray(gt, jnp.float32)
 
 
+@functools.lru_cache(maxsize=16)  # per skeleton, not per call: temporal rows call it per run
 def anchors(skeleton: Skeleton) -> np.ndarray:
     """[J, K] int: for each joint, the joints whose mean is its part's alignment point.
 
@@ -50,7 +52,9 @@ def anchors(skeleton: Skeleton) -> np.ndarray:
         row = list(point) + [point[-1]] * (k - len(point))
         for j in part:
             rows[j] = row
-    return np.asarray(rows, np.int32)
+    out = np.asarray(rows, np.int32)
+    out.flags.writeable = False  # shared by every caller
+    return out
 
 
 def root_align(x, skeleton: Skeleton):
