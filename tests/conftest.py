@@ -13,6 +13,8 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 jax.config.update("jax_compilation_cache_dir", str(ROOT / ".cache" / "jax"))
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+# The body model's built arrays (c2f.body.build) are cached beside the compilation cache.
+os.environ.setdefault("C2F_CACHE_DIR", str(ROOT / ".cache" / "c2f"))
 
 
 # The longest files first: with workers (make test's pytest-xdist), the last file to start

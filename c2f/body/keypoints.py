@@ -1,0 +1,101 @@
+"""Keypoint sets from the body model, as data: per keypoint, weighted bone heads, tails, vertices.
+
+:data:`BODY_KEYPOINTS` maps a registered skeleton's name (:data:`c2f.skeleton.SKELETONS`) to one
+row per joint of that skeleton, in its order. A row is a tuple of terms ``(kind, what, weight)``:
+``("head", bone, w)`` and ``("tail", bone, w)`` name anny's bones, ``("vertex", id, w)`` a vertex
+of the full mesh (ids chosen once on the neutral rest shape, by the rules stated beside them;
+``tests/test_body.py`` checks each rule still picks its vertex). The weights of a row sum to 1.
+Where a keypoint differs from its dataset's own definition is said in docs/keypoints.md.
+
+``coco_wholebody133`` is not here yet: its 68 face landmarks are not chosen.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from c2f.body.model import BodyModel, Posed
+from c2f.skeleton import SKELETONS
+
+# Vertices (full mesh), picked on the neutral rest shape (NEUTRAL_PHENOTYPE):
+HEAD_TOP = 881  # the highest skin vertex (the crown)
+NOSE_TIP = 5054  # the most forward skin vertex above 6 cm under the eyes
+PUPIL = {"L": 13389, "R": 13461}  # the most forward vertex of each eye's helper
+EAR = {"L": 12044, "R": 5445}  # the outermost skin vertex 3 cm under the eyes, near the skull
+HEEL = {"L": 12442, "R": 5845}  # the rearmost skin vertex within 3 cm of the sole
+
+
+def _head(bone, w=1.0):
+    return ("head", bone, w)
+
+
+def _h36m17():
+    rows = [
+        (_head("upperleg01.L", 0.5), _head("upperleg01.R", 0.5)),  # Pelvis: between the hips
+    ]
+    for s in "RL":
+        rows += [(_head(f"upperleg01.{s}"),), (_head(f"lowerleg01.{s}"),), (_head(f"foot.{s}"),)]
+    rows += [
+        (_head("spine02"),),  # Spine
+        (_head("spine01", 0.5), _head("neck01", 0.5)),  # Thorax: at the shoulders' height
+        (_head("head"),),  # Neck/Nose: the top of the neck
+        (("vertex", HEAD_TOP, 1.0),),  # Head
+    ]
+    for s in "LR":
+        rows += [(_head(f"upperarm01.{s}"),), (_head(f"lowerarm01.{s}"),), (_head(f"wrist.{s}"),)]
+    return tuple(rows)
+
+
+def _hand_interhand(s: str):
+    """One hand in InterHand2.6M's order: per finger tip, 3, 2, 1; the wrist last."""
+    rows = []
+    for f in range(1, 6):  # anny: finger1 the thumb .. finger5 the little finger
+        rows.append((("tail", f"finger{f}-3.{s}", 1.0),))
+        rows += [(_head(f"finger{f}-{k}.{s}"),) for k in (3, 2, 1)]
+    rows.append((_head(f"wrist.{s}"),))
+    return tuple(rows)
+
+
+BODY_KEYPOINTS: dict[str, tuple] = {
+    "h36m17": _h36m17(),
+    "hand21": _hand_interhand("R"),  # a right hand (InterHand2.6M's single-hand sets)
+    "interhand42": _hand_interhand("R") + _hand_interhand("L"),
+}
+for _name, _rows in BODY_KEYPOINTS.items():  # the table matches the registry it serves
+    assert len(_rows) == SKELETONS[_name].num_joints, _name
+    assert all(abs(sum(t[2] for t in row) - 1.0) < 1e-9 for row in _rows), _name
+
+
+def keypoint_regressor(model: BodyModel, skeleton: str):
+    """Dense weights of a keypoint set: ``(heads [J, B], tails [J, B], vertices [J, Vfull])``.
+
+    Vertex terms need the full topology (the decimated one keeps few of the chosen vertices).
+    """
+    if skeleton not in BODY_KEYPOINTS:
+        raise ValueError(f"body keypoints: one of {tuple(BODY_KEYPOINTS)}, got {skeleton!r}")
+    rows = BODY_KEYPOINTS[skeleton]
+    H = np.zeros((len(rows), model.num_bones), np.float32)
+    T = np.zeros_like(H)
+    vid, vrow, vw = [], [], []
+    for j, row in enumerate(rows):
+        for kind, what, w in row:
+            if kind == "head":
+                H[j, model.bone(what)] += w
+            elif kind == "tail":
+                T[j, model.bone(what)] += w
+            else:
+                if model.topology != "full":
+                    raise ValueError(
+                        f"body keypoints {skeleton!r}: vertex terms need topology 'full'"
+                    )
+                vid.append(what), vrow.append(j), vw.append(w)
+    return H, T, (np.array(vrow, int), np.array(vid, int), np.array(vw, np.float32))
+
+
+def regress_keypoints(model: BodyModel, posed: Posed, skeleton: str) -> jax.Array:
+    """[J, 3] keypoints of a posed (or rest) body, in its units and frame."""
+    H, T, (vrow, vid, vw) = keypoint_regressor(model, skeleton)
+    out = jnp.asarray(H) @ posed.heads + jnp.asarray(T) @ posed.tails
+    if len(vid):
+        out = out.at[vrow].add(vw[:, None] * posed.vertices[vid])
+    return out
