@@ -44,6 +44,15 @@ FIELDS: dict[str, tuple[str, tuple[int, ...]]] = {
     "valid_3d": ("uint8", ("J",)),  # 1: joints_cam holds this joint (version 2)
 }
 VALIDITY_FIELDS = ("valid_2d", "valid_3d")  # absent from version-1 files: read as all ones
+# Optional (version 3): the body model's parameters of each sample, so that its mesh can be
+# rebuilt (c2f.body.model.pose(model, body_shape, rotations(body_pose), body_root) gives the
+# camera-frame vertices, mm). B: the model's bones, stated by the attribute BODY_ATTR.
+BODY_FIELDS: dict[str, tuple[str, tuple]] = {
+    "body_shape": ("float32", (6,)),  # phenotype, c2f.body.model.PHENOTYPE order
+    "body_pose": ("float32", ("B", 3)),  # local rotations, axis-angle, rad; root: camera frame
+    "body_root": ("float32", (3,)),  # the root bone's head, camera frame, mm
+}
+BODY_ATTR = "body_model"  # JSON: {"model": "anny", "version", "bones", "topology"}
 REQUIRED_ATTRS = (
     "schema_version",
     "joint_names",
@@ -65,9 +74,22 @@ def benchmark_of(f: h5py.File) -> str:
     return "mpi-inf-3dhp" if str(f.attrs["source"]) == "mpi_inf_3dhp" else "h36m"
 
 
-def field_shape(name: str, joints: int) -> tuple[int, ...]:
-    """The per-sample shape of field ``name`` for a skeleton of ``joints`` joints."""
-    return tuple(joints if d == "J" else d for d in FIELDS[name][1])
+def field_shape(name: str, joints: int, bones: int = 0) -> tuple[int, ...]:
+    """The per-sample shape of field ``name`` for ``joints`` joints (and ``bones`` bones)."""
+    shape = FIELDS[name][1] if name in FIELDS else BODY_FIELDS[name][1]
+    return tuple(joints if d == "J" else bones if d == "B" else d for d in shape)
+
+
+def body_model_of(f: h5py.File, path="dataset") -> dict | None:
+    """The body model an open file's body fields follow, or None when it has none."""
+    if BODY_ATTR not in f.attrs:
+        return None
+    try:
+        info = json.loads(f.attrs[BODY_ATTR])
+        int(info["bones"])
+    except (TypeError, ValueError, KeyError) as e:
+        raise DatasetError(f"{path}: attribute {BODY_ATTR!r} is not a body model ({e})") from e
+    return info
 
 
 def skeleton_of(f: h5py.File, path="dataset") -> Skeleton:
@@ -107,13 +129,16 @@ class DatasetWriter:
         which the Human3.6M-shaped converters write).
       benchmark: the benchmark that evaluates this file (a name of
         :data:`c2f.evaluation.benchmarks.BENCHMARKS`); default: by its ``source``.
+      body_model: the body model whose parameters every sample carries (:data:`BODY_FIELDS`):
+        a dict with at least ``bones``; None (default): no body fields.
     """
 
     def __init__(self, path, *, source: str, args: dict, crop_res: int, chunk: int = 256,
                  action_names=ACTIONS, camera_names=CAMERAS, source_joint_names=None,
                  joint_sources=None, skeleton: Skeleton = H36M17,
-                 benchmark: str | None = None):  # fmt: skip
+                 benchmark: str | None = None, body_model: dict | None = None):  # fmt: skip
         self.skeleton = skeleton
+        self.bones = int(body_model["bones"]) if body_model else 0
         names = skeleton.joint_names
         joint_sources = list(names if joint_sources is None else joint_sources)
         if len(joint_sources) != skeleton.num_joints:
@@ -138,12 +163,19 @@ class DatasetWriter:
         )
         if benchmark is not None:
             self.file.attrs[BENCHMARK_ATTR] = benchmark
-        for name, (kind, _) in FIELDS.items():
-            shape = field_shape(name, skeleton.num_joints)
+        if body_model:
+            self.file.attrs[BODY_ATTR] = json.dumps(body_model)
+        for name, (kind, _) in self.fields.items():
+            shape = field_shape(name, skeleton.num_joints, self.bones)
             self.file.create_dataset(
                 name, (0, *shape), _h5_dtype(kind), maxshape=(None, *shape), chunks=(chunk, *shape)
             )
         self.count = 0
+
+    @property
+    def fields(self) -> dict:
+        """The fields this file holds: the schema's, and the body's when it has a body model."""
+        return {**FIELDS, **BODY_FIELDS} if self.bones else FIELDS
 
     def append(self, batch: dict) -> None:
         """Append samples: a dict of every field with a leading sample axis of equal length.
@@ -153,11 +185,11 @@ class DatasetWriter:
         n = len(batch["image"])
         j = self.skeleton.num_joints
         batch = {**{k: np.ones((n, j), np.uint8) for k in VALIDITY_FIELDS}, **batch}
-        missing = set(FIELDS) - set(batch)
+        missing = set(self.fields) - set(batch)
         if missing:
             raise ValueError(f"DatasetWriter.append: missing field(s) {sorted(missing)}")
-        for name, (kind, _) in FIELDS.items():
-            shape = field_shape(name, j)
+        for name, (kind, _) in self.fields.items():
+            shape = field_shape(name, j, self.bones)
             value = batch[name]
             if kind != "vlen_uint8":
                 value = np.asarray(value, kind)
@@ -286,6 +318,12 @@ def open_dataset(path) -> h5py.File:
                 raise DatasetError(
                     f"{path}: field {name!r} has {f[name].shape[0]} samples, not {n}"
                 )
+        body = body_model_of(f, path)
+        for name in BODY_FIELDS if body else ():
+            shape = field_shape(name, skeleton.num_joints, int(body["bones"]))
+            if name not in f or f[name].shape != (n, *shape):
+                got = f[name].shape if name in f else "nothing"
+                raise DatasetError(f"{path}: field {name!r} has {got}, expected {(n, *shape)}")
         stated = f.attrs.get("num_samples")
         if stated is not None and int(stated) != n:
             raise DatasetError(

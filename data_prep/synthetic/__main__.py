@@ -7,7 +7,8 @@ sequence is one continuous 50 fps motion (``data_prep/synthetic/motion.py``), st
 frame for training and at consecutive frames for the test subjects (so that velocity and
 acceleration errors are defined); ``--independent`` draws independent poses instead (the
 default before motion). ``--spread`` widens every action's pose family towards the joint
-limits (``data_prep/synthetic/poses.py``).
+limits (``data_prep/synthetic/poses.py``). ``--body`` draws people as the anny body model (the
+default: ``data_prep/synthetic/body_render.py``) or as the capsules of before.
 """
 
 import argparse
@@ -17,7 +18,7 @@ import sys
 import time
 
 from c2f.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS
-from data_prep.synthetic.generate import preview, write_split
+from data_prep.synthetic.generate import BODIES, preview, write_split
 
 
 def main(argv=None) -> int:
@@ -52,6 +53,13 @@ def main(argv=None) -> int:
         default=0.25,
         help="0: the action families' own angle ranges; 1: anything within the joint limits",
     )
+    p.add_argument(
+        "--body",
+        choices=BODIES,
+        default=BODIES[0],
+        help="people as the anny body model (rendered meshes with hands and faces; their "
+        "shape and pose parameters are stored) or as shaded capsules (the default before)",
+    )
     args = p.parse_args(argv)
     if args.train_poses < 1 or args.test_poses < 1 or args.crop_res < 32:
         p.error("--train-poses and --test-poses must be >= 1 and --crop-res >= 32")
@@ -69,7 +77,7 @@ def main(argv=None) -> int:
         step = 0 if args.independent else step
         total += write_split(out / f"{name}.h5", subjects, poses, args.crop_res, args.seed,
                              args.workers, vars(args), frame_step=step,
-                             spread=args.spread)  # fmt: skip
+                             spread=args.spread, body=args.body)  # fmt: skip
     elapsed = time.time() - start
     print(f"wrote {total} images to {out} in {elapsed:.1f} s ({total / elapsed:.0f} images/s)")
     if args.preview:

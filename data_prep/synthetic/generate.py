@@ -14,20 +14,61 @@ from c2f.h36m import ACTIONS, CAMERAS
 from c2f.skeleton import BONES
 from data_prep.sample import stored_crop_matrix, stored_sample
 from data_prep.synthetic import motion
-from data_prep.synthetic.poses import sample_pose
+from data_prep.synthetic.body_render import BodyScene, camera_frame_params
+from data_prep.synthetic.poses import sample_angles, sample_pose
 from data_prep.synthetic.render import render
 from data_prep.synthetic.scene import subject_cameras
 
+# What people are drawn as: the anny body model (the command's default) or shaded capsules
+# (the default before bodies, and of write_split: the pinned Human3.6M numbers use it).
+BODIES = ("anny", "capsules")
+_SCENE: list = []  # one BodyScene per process, made on first use
 
-def render_sample(joints_world, cam, crop_res: int, rng, quality: int = 90) -> dict:
-    """Render one pose through one camera into a stored crop; returns one sample's fields."""
+
+def _scene() -> BodyScene:
+    if not _SCENE:
+        _SCENE.append(BodyScene())
+    return _SCENE[0]
+
+
+def render_sample(joints_world, cam, crop_res: int, rng, quality: int = 90, draw=None) -> dict:
+    """Render one pose through one camera into a stored crop; returns one sample's fields.
+
+    ``draw(cam, A)``, if given, draws the image (a body); else the capsules of the joints.
+    """
     joints_cam = world_to_camera(cam, joints_world)
     uv = project(cam, joints_cam)
     center, scale = box_from_joints(uv)
     A = stored_crop_matrix(center, scale, crop_res)
-    image = render(joints_cam, cam.K, cam.R, cam.t, A, crop_res, rng)
+    if draw is None:
+        image = render(joints_cam, cam.K, cam.R, cam.t, A, crop_res, rng)
+    else:
+        image = draw(cam, A)
     size = (cam.res_w, cam.res_h)
     return stored_sample(image, A, joints_cam, uv, center, scale, cam, size, quality)
+
+
+def _independent_params(action: str, n: int, rng, spread: float):
+    """Independent poses as :func:`motion.sequence_params` returns a motion's."""
+    angles = [sample_angles(action, rng, spread) for _ in range(n)]
+    return angles, rng.uniform(0, 2 * np.pi, n), rng.uniform(-600, 600, (n, 2))
+
+
+def _body_samples(subject, frames, params, cams, crop_res, rng, seed) -> list[dict]:
+    scene = _scene()
+    person = scene.person(subject, seed)
+    track = scene.track(person, frames, params, rng)
+    samples = []
+    for k in range(len(frames)):
+        for cam in cams:
+
+            def draw(cam, A, k=k):
+                return scene.draw(person, track.vertices[k], cam, A, crop_res, rng)
+
+            s = render_sample(track.keypoints[k], cam, crop_res, rng, draw=draw)
+            s.update(body_shape=person.phenotype, **camera_frame_params(track, k, cam))
+            samples.append(s)
+    return samples
 
 
 def _sequence(job) -> dict:
@@ -36,42 +77,56 @@ def _sequence(job) -> dict:
     Independent poses at frame ids 0, 5, 10, ...; with ``frame_step`` (motion), the frames
     0, step, 2 step, ... of one continuous 50 fps motion (:mod:`data_prep.synthetic.motion`).
     """
-    subject, action, subaction, poses, crop_res, seed, frame_step, spread = job
+    subject, action, subaction, poses, crop_res, seed, frame_step, spread, body = job
     a = ACTIONS.index(action)
     rng = np.random.default_rng([seed, subject, a, subaction])
     cams = subject_cameras(subject, seed)
     frames = np.arange(poses) * (frame_step or 5)
-    if frame_step:
-        track = motion.sequence(action, subject, frames, rng, spread)
-    samples = []
-    for k, frame in enumerate(frames):
-        joints_world = track[k] if frame_step else sample_pose(action, subject, rng, spread)
-        for c, cam_id in enumerate(CAMERAS):
-            s = render_sample(joints_world, cams[cam_id], crop_res, rng)
-            s.update(subject=subject, action=a, subaction=subaction, camera=c, frame=int(frame))
-            samples.append(s)
+    if body == "anny":
+        if frame_step:
+            params = motion.sequence_params(action, subject, frames, rng, spread)
+        else:
+            params = _independent_params(action, len(frames), rng, spread)
+        cam_list = [cams[c] for c in CAMERAS]
+        samples = _body_samples(subject, frames, params, cam_list, crop_res, rng, seed)
+    else:
+        samples = []
+        if frame_step:
+            track = motion.sequence(action, subject, frames, rng, spread)
+        for k in range(len(frames)):
+            joints_world = track[k] if frame_step else sample_pose(action, subject, rng, spread)
+            samples += [render_sample(joints_world, cams[c], crop_res, rng) for c in CAMERAS]
+    for i, s in enumerate(samples):  # frames outer, cameras inner
+        k, c = divmod(i, len(CAMERAS))
+        s.update(subject=subject, action=a, subaction=subaction, camera=c, frame=int(frames[k]))
     return {key: [s[key] for s in samples] for key in samples[0]}
 
 
 def write_split(path, subjects, poses: int, crop_res: int, seed: int, workers: int, args,
-                frame_step: int = 0, spread: float = 0.0) -> int:  # fmt: skip
+                frame_step: int = 0, spread: float = 0.0,
+                body: str = "capsules") -> int:  # fmt: skip
     """Render ``poses`` frames of each (subject, action, subaction) into ``path``.
 
     ``frame_step`` 0: independent poses; N > 0: continuous motion stored every N-th 50 fps
     frame (the default dataset: 5 for training, 1 for testing). ``spread``: how far poses reach
-    beyond their family (:func:`data_prep.synthetic.poses.angle_ranges`). Returns the number
-    of images.
+    beyond their family (:func:`data_prep.synthetic.poses.angle_ranges`). ``body``: one of
+    :data:`BODIES`; "anny" also stores each sample's body parameters (schema BODY_FIELDS).
+    Returns the number of images.
     """
+    if body not in BODIES:
+        raise ValueError(f"body: one of {BODIES}, got {body!r}")
     jobs = [
-        (int(s[1:]), action, sub, poses, crop_res, seed, frame_step, spread)
+        (int(s[1:]), action, sub, poses, crop_res, seed, frame_step, spread, body)
         for s in subjects
         for action in ACTIONS
         for sub in (1, 2)
     ]
     ctx = mp.get_context("spawn")
     # frame_step 0: independent poses (c2f.data.H5Source.independent_frames)
-    args = {**args, "frame_step": frame_step, "spread": spread}
-    with DatasetWriter(path, source="synthetic", args=args, crop_res=crop_res) as writer:
+    args = {**args, "frame_step": frame_step, "spread": spread, "body": body}
+    body_model = _scene().body_model_info() if body == "anny" else None
+    with DatasetWriter(path, source="synthetic", args=args, crop_res=crop_res,
+                       body_model=body_model) as writer:  # fmt: skip
         with ctx.Pool(workers) if workers > 1 else _Serial() as pool:
             bar = tqdm(total=len(jobs) * poses * 4, desc=pathlib.Path(path).name, unit="img")
             for batch in pool.imap(_sequence, jobs):

@@ -34,23 +34,20 @@ def _eased(keys: list, t: np.ndarray) -> dict:
                             for i, a in zip(k, w)]) for name in keys[0]}  # fmt: skip
 
 
-def sequence(action: str, subject: int, frames, rng: np.random.Generator, spread: float = 0.0):
-    """World-frame joints [len(frames), 17, 3] (mm, z up) at the 50 fps frame ids ``frames``.
+def sequence_params(action: str, subject: int, frames, rng: np.random.Generator,
+                    spread: float = 0.0):  # fmt: skip
+    """The motion of one sequence before any body is built: ``(angles, heading, root)``.
 
-    Args:
-      action: a Human3.6M action name (its pose family).
-      subject: whose bone lengths.
-      frames: non-negative frame ids (any order; e.g. every 5th, or consecutive).
-      rng: draws the key poses, gait, path and heading.
-      spread: how far the key poses reach beyond the family towards the joint limits
-        (:func:`data_prep.synthetic.poses.angle_ranges`).
+    ``angles``: one dict of joint angles (radians, :data:`data_prep.synthetic.poses.FAMILIES`'
+    keys) per frame; ``heading``: [T] radians about the vertical; ``root``: [T, 2] the pelvis'
+    floor position, mm. Arguments as :func:`sequence`; the capsules and the body model both
+    move by these, drawn from ``rng`` in one order.
     """
     frames = np.asarray(frames)
     t = frames / FPS
     n_keys = int(np.ceil((t.max() if len(t) else 0) / KEY_SECONDS)) + 2
     keys = [sample_angles(action, rng, spread) for _ in range(n_keys)]
     angles = _eased(keys, t)
-    lengths = subject_bone_lengths(subject)
     heading0 = rng.uniform(0, 2 * np.pi)
     if action in GAIT:
         stride = rng.uniform(0.8, 1.1)
@@ -70,19 +67,41 @@ def sequence(action: str, subject: int, frames, rng: np.random.Generator, spread
         drift = _eased([{"x": rng.uniform(-150, 150), "y": rng.uniform(-150, 150)}
                         for _ in range(n_keys)], t)  # fmt: skip
         root = np.stack([drift["x"], drift["y"]], -1) + rng.uniform(-400, 400, 2)
-    out = np.empty((len(t), 17, 3))
+    per_frame = []
     for i in range(len(t)):
         a = {name: values[i] for name, values in angles.items()}
         if phase is not None:
             a.update(gait_angles(action, phase[i], swing, smooth=True))
-        body = forward_kinematics(a, lengths)
-        world = body @ _rz(heading[i]).T
+        per_frame.append(a)
+    return per_frame, heading, root
+
+
+def on_floor(ankle_heights) -> float:
+    """The vertical shift that puts the lower ankle 8 cm up, through a soft minimum (10 mm).
+
+    The hard minimum jerks the whole body when the supporting foot changes.
+    """
+    a = np.asarray(ankle_heights, float)
+    return 80.0 + 10.0 * np.log(np.exp(-(a - a.min()) / 10.0).sum()) - a.min()
+
+
+def sequence(action: str, subject: int, frames, rng: np.random.Generator, spread: float = 0.0):
+    """World-frame joints [len(frames), 17, 3] (mm, z up) at the 50 fps frame ids ``frames``.
+
+    Args:
+      action: a Human3.6M action name (its pose family).
+      subject: whose bone lengths.
+      frames: non-negative frame ids (any order; e.g. every 5th, or consecutive).
+      rng: draws the key poses, gait, path and heading.
+      spread: how far the key poses reach beyond the family towards the joint limits
+        (:func:`data_prep.synthetic.poses.angle_ranges`).
+    """
+    angles, heading, root = sequence_params(action, subject, frames, rng, spread)
+    lengths = subject_bone_lengths(subject)
+    out = np.empty((len(angles), 17, 3))
+    for i, a in enumerate(angles):
+        world = forward_kinematics(a, lengths) @ _rz(heading[i]).T
         world[:, :2] += root[i]
-        # The lower ankle 8 cm up, through a soft minimum (10 mm): the hard one jerks the
-        # whole body when the supporting foot changes.
-        ankles = world[[3, 6], 2]
-        world[:, 2] += (
-            80.0 + 10.0 * np.log(np.exp(-(ankles - ankles.min()) / 10.0).sum()) - ankles.min()
-        )
+        world[:, 2] += on_floor(world[[3, 6], 2])
         out[i] = world
     return out

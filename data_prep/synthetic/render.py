@@ -161,8 +161,16 @@ def render(joints_cam, K, R, cam_centre, A, size: int, rng: np.random.Generator,
         colours = np.stack([style["parts255"][part] for *_, part in CAPSULES])
         image.reshape(-1, 3)[pix[win]] = shade[:, None] * colours[cap[win]]
 
-    # Sensor noise: a random window of a fixed noise tile (drawing fresh normals costs more
-    # than the rest of the image).
+    return add_sensor_noise(image, rng)
+
+
+def add_sensor_noise(image, rng: np.random.Generator) -> np.ndarray:
+    """[S, S, 3] float 0..255 plus sensor noise -> uint8.
+
+    The noise is a random window of a fixed noise tile (drawing fresh normals costs more than
+    the rest of the image).
+    """
+    size = len(image)
     tile = _NOISE if size <= len(_NOISE) else np.pad(_NOISE, ((0, size), (0, size), (0, 0)), "wrap")
     oy, ox = rng.integers(0, len(tile) - size + 1, 2)
     image += tile[oy : oy + size, ox : ox + size]
