@@ -211,7 +211,9 @@ def test_a_damaged_last_checkpoint_is_moved_aside_and_the_previous_used(
 
 # The micro run's numbers from the code before keypoint sets were values (commit c3958ab, same
 # fixture, jax 0.10.2 on the project's CPU machine): Human3.6M results must not move. Equal to
-# the last bit here; the tolerance leaves room for another CPU's or jax's rounding only.
+# the last bit there; on another machine of the same kind (2026-12-04) the same commit gave
+# train/loss within 1e-6 but eval/mpjpe 432.683 and 411.606 (1.4e-4 relative: the CPU's
+# rounding through 4 training steps). The tolerances leave room for that only.
 BEFORE_SKELETONS = {
     "train/loss": [1.3096284866333008, 1.327270269393921, 1.2680537700653076, 1.2409989833831787],
     "eval/mpjpe": [432.6219139099121, 411.5540237426758],
@@ -223,4 +225,5 @@ def test_human36m_numbers_are_those_of_before_keypoint_sets(micro_run):
     rows = [json.loads(line) for line in (micro_run / "metrics.jsonl").read_text().splitlines()]
     for key, expected in BEFORE_SKELETONS.items():
         got = [r[key] for r in rows if key in r]
-        np.testing.assert_allclose(got, expected, rtol=1e-4, err_msg=key)
+        rtol = 1e-4 if key.startswith("train") else 5e-4
+        np.testing.assert_allclose(got, expected, rtol=rtol, err_msg=key)
