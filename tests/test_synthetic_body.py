@@ -16,11 +16,11 @@ except assets.AssetError as e:
 
 from c2f.body import model as body_model  # noqa: E402
 from c2f.body.keypoints import regress_keypoints  # noqa: E402
+from c2f.body.raster import rasterize  # noqa: E402
 from c2f.data.schema import BODY_FIELDS, body_model_of, open_dataset  # noqa: E402
 from c2f.geometry import Camera, project, world_to_camera  # noqa: E402
 from data_prep.synthetic import motion  # noqa: E402
 from data_prep.synthetic.generate import _scene, write_split  # noqa: E402
-from data_prep.synthetic.raster import rasterize  # noqa: E402
 from data_prep.synthetic.scene import look_at  # noqa: E402
 
 
@@ -29,13 +29,13 @@ def test_rasterizer_depth_order_and_coverage():
     px = np.array([[2, 2], [60, 2], [2, 60], [10, 10], [30, 10], [10, 30]], np.float32)
     depth = np.array([2000, 2000, 2000, 1000, 1000, 1000], np.float32)
     faces = np.array([[0, 1, 2], [3, 4, 5]], np.int32)
-    face, bary = rasterize(px, depth, faces, np.zeros(2, np.float32), 64)
+    face, bary = rasterize(px, depth, faces, np.zeros(2, np.float32), 64, 64)
     assert face[15, 15] == 1 and face[5, 5] == 0 and face[50, 50] == -1
     # the far triangle covers about its area (58^2 / 2 px), less the near one drawn over it
     assert abs((face >= 0).sum() - 58 * 58 / 2) < 80
     np.testing.assert_allclose(bary[face >= 0].sum(-1), 1.0, atol=1e-5)
     # swapped depths: the big triangle now wins everywhere it covers
-    face2, _ = rasterize(px, depth[[3, 4, 5, 0, 1, 2]], faces, np.zeros(2, np.float32), 64)
+    face2, _ = rasterize(px, depth[[3, 4, 5, 0, 1, 2]], faces, np.zeros(2, np.float32), 64, 64)
     assert face2[15, 15] == 0
 
 
@@ -43,7 +43,9 @@ def test_perspective_correct_barycentrics():
     """A triangle receding in depth: its pixel halfway on screen is nearer the near vertex in 3D."""
     px = np.array([[0, 0], [63, 0], [0, 63]], np.float32)
     depth = np.array([1000, 4000, 1000], np.float32)
-    face, bary = rasterize(px, depth, np.array([[0, 1, 2]], np.int32), np.zeros(1, np.float32), 64)
+    face, bary = rasterize(
+        px, depth, np.array([[0, 1, 2]], np.int32), np.zeros(1, np.float32), 64, 64
+    )
     w = bary[2, 31]  # half way along the top edge on screen
     assert face[2, 31] == 0
     assert w[1] < 0.3  # the far vertex weighs 1/5 there (1/z interpolation), not 1/2

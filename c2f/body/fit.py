@@ -52,8 +52,11 @@ class FitConfig:
 
 @dataclasses.dataclass(frozen=True)
 class FitResult:
-    """Fitted parameters (numpy, batched): phenotype [N, 6], pose [N, B, 3] axis-angle,
-    root [N, 3] mm (same frame as the targets), keypoints [N, J, 3], loss [N]."""
+    """Fitted parameters (numpy, batched).
+
+    phenotype [N, 6], pose [N, B, 3] axis-angle, root [N, 3] mm (the targets' frame),
+    keypoints [N, J, 3] (the fitted body's), loss [N].
+    """
 
     phenotype: np.ndarray
     pose: np.ndarray
@@ -105,8 +108,10 @@ def _moved_bones(model: BodyModel, skeleton: str) -> np.ndarray:
 
 
 def _hinges(model: BodyModel):
-    """Knees and elbows: bone indices [4] and rest-frame hinge axes [4, 3], oriented so that a
-    positive rotation about the axis bends the joint the human way (knee back, elbow forward).
+    """Knees and elbows: bone indices [4] and rest-frame hinge axes [4, 3].
+
+    Oriented so that a positive rotation about the axis bends the joint the human way (the
+    knee back, the elbow forward).
     """
     r = rest(model, jnp.asarray(NEUTRAL_PHENOTYPE, jnp.float32))
     H = np.asarray(r.heads)
@@ -204,4 +209,3 @@ def make_fitter(model: BodyModel, skeleton: str, config: FitConfig = FitConfig()
         return FitResult(*(np.asarray(x) for x in out))
 
     return fit
-

@@ -9,7 +9,9 @@ The protocol (c2f/evaluation/protocols.py; default: the run's ``train.protocol``
 samples, decoding, flip test, root depth and average, and is printed above the table. ``--decode``,
 ``--root`` and ``--flip`` override it (the header then says so and the paper's published numbers
 are not shown). Writes the table as JSON and Markdown to WORKDIR/eval/; ``--vis N`` draws N of the
-evaluated samples.
+evaluated samples. On a file that stores body parameters (the synthetic default's bodies), the
+table also has MPVPE and PA-MPVPE rows of the body fitted to the predictions, and the fit's
+floor (c2f/evaluation/mesh.py); ``--no-mesh`` skips them.
 """
 
 import argparse
@@ -23,7 +25,7 @@ from PIL import Image
 from c2f.checkpoint import load_model
 from c2f.data import DatasetError, H5Source
 from c2f.data.augment import ImageDecodeError
-from c2f.evaluation import benchmarks, filters, protocols, report, temporal
+from c2f.evaluation import benchmarks, filters, mesh, protocols, report, temporal
 from c2f.evaluation.evaluate import evaluate, make_inference, protocol_options, test_loader
 from c2f.outputs import writable_folder
 from c2f.serving.visualize import figure
@@ -55,6 +57,11 @@ def main(argv=None) -> int:
         "--all-frames",
         action="store_true",
         help="every stored frame of the protocol's subjects, not every 5th/64th",
+    )
+    p.add_argument(
+        "--no-mesh",
+        action="store_true",
+        help="skip the MPVPE rows of a file with bodies (a body fit per sample, twice)",
     )
     args = p.parse_args(argv)
     if args.every < 1:
@@ -113,6 +120,9 @@ def main(argv=None) -> int:
     extra = dict(timed)
     if benchmark.rows is not None:
         extra = {**benchmark.rows(result, columns, source, cfg.model.keypoints), **extra}
+    if not args.no_mesh:  # files with bodies: MPVPE rows (c2f/evaluation/mesh.py)
+        extra = {**mesh.evaluation_rows(result, data, cfg.model.keypoints, source.action_names),
+                 **extra}  # fmt: skip
     if source.independent_frames:
         note = ("The frame ids do not order a video (independent synthetic poses or still "
                 "images): no velocity or acceleration rows.")  # fmt: skip

@@ -14,6 +14,10 @@ The person is the whole image unless ``--box x0,y0,x1,y1`` (every image) or ``--
 image) says where. Without ``--K fx,fy,cx,cy`` the camera is a nominal Human3.6M-like one
 (focal length 1.145 x the longer side, principal point at the centre).
 
+``--mesh`` fits the body model (c2f/serving/mesh.py) to each image's 3D and 2D joints and writes
+``DIR/<stem>_mesh.obj`` (camera frame, mm: the ``--K`` camera's, else the nominal one's), its
+fitted parameters in the JSON (``mesh``) and ``DIR/<stem>_mesh.jpg``, the mesh over the image.
+
 A file that does not decode as an image is named and skipped; the others are written and the
 exit code is 3. Bad arguments (no images, a bad box, two images with one stem, an output that
 would replace an input) are refused before any work, exit code 2.
@@ -29,6 +33,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from c2f.outputs import writable_folder
+from c2f.serving.mesh import overlay, write_obj
 from c2f.serving.person_crop import prepare
 from c2f.serving.predictor import Predictor
 from c2f.serving.video import compose, parse_numbers
@@ -50,6 +55,8 @@ def parse_args(argv=None):
                    "bone lengths (hands), the root depth of joints_3d_camera")  # fmt: skip
     p.add_argument("--batch", type=int, default=8, help="images per prediction call")
     p.add_argument("--no-draw", action="store_true", help="joints only, no pictures")
+    p.add_argument("--mesh", action="store_true", help="also fit the body model: a mesh per "
+                   "image (OBJ, camera frame, mm), its parameters and a picture of it")  # fmt: skip
     return p.parse_args(argv)
 
 
@@ -93,12 +100,17 @@ def read_boxes(path: pathlib.Path) -> dict:
     return boxes
 
 
-def output_paths(paths, out: pathlib.Path, draw: bool) -> dict:
-    """{input: (json, picture or None)}; refuses outputs that are inputs or collide."""
+def output_paths(paths, out: pathlib.Path, draw: bool, mesh: bool = False) -> dict:
+    """{input: (json, picture, mesh, mesh picture)}, None where not written.
+
+    Refuses outputs that are inputs or collide.
+    """
     inputs = {p.resolve() for p in paths}
     table, seen = {}, {(out / "predictions.npz").resolve()}
     for path in paths:
-        files = (out / f"{path.stem}.json", out / f"{path.stem}_pose.jpg" if draw else None)
+        files = (out / f"{path.stem}.json", out / f"{path.stem}_pose.jpg" if draw else None,
+                 out / f"{path.stem}_mesh.obj" if mesh else None,
+                 out / f"{path.stem}_mesh.jpg" if mesh and draw else None)  # fmt: skip
         for f in files:
             if f is None:
                 continue
@@ -123,6 +135,36 @@ def to_list(x) -> list:
     return np.round(np.asarray(x, np.float64), 3).tolist()
 
 
+def _K(intrinsics) -> np.ndarray:
+    fx, fy, cx, cy = np.asarray(intrinsics, np.float32)
+    return np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]], np.float32)
+
+
+def fit_meshes(predictor, out: dict, intrinsics):
+    """The body fitted to a batch's predictions (camera frame of each crop's camera)."""
+    K = np.stack([_K(k) for k in intrinsics])
+    return predictor.fit_mesh(out["joints_mm"], out["uv"], K), K
+
+
+def write_mesh(meshes, i: int, image, obj_path, picture, given_K: bool) -> dict:
+    """Write image ``i``'s mesh (and its picture); the JSON record of it."""
+    result, K = meshes
+    write_obj(obj_path, result.vertices[i], result.faces)
+    if picture is not None:
+        Image.fromarray(overlay(image, result.vertices[i], result.faces, K[i])).save(
+            picture, quality=90
+        )
+    return {
+        "obj": str(obj_path),
+        "frame": "camera (--K)" if given_K else "the nominal camera (no --K given)",
+        "vertices": int(result.vertices.shape[1]),
+        "phenotype": to_list(result.phenotype[i]),
+        "pose_axis_angle_rad": to_list(result.pose[i]),
+        "root_mm": to_list(result.root[i]),
+        "fit_error_mm": round(float(result.fit_error_mm[i]), 2),
+    }
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
@@ -138,7 +180,7 @@ def main(argv=None) -> int:
         problem = writable_folder(args.out)
         if problem:
             raise ValueError(f"--out: {problem}")
-        outputs = output_paths(paths, args.out, not args.no_draw)
+        outputs = output_paths(paths, args.out, not args.no_draw, args.mesh)
         depth = None
         if args.root_depth:
             depth = parse_numbers(args.root_depth, len(args.root_depth.split(",")), "--root-depth")
@@ -175,7 +217,9 @@ def main(argv=None) -> int:
             chunk.append((path, image, list(person) if person is not None else list(whole)))
             crops.append(batch)
         if chunk:
-            out = predictor.run_crops({k: np.concatenate([c[k] for c in crops]) for k in crops[0]})
+            feed = {k: np.concatenate([c[k] for c in crops]) for k in crops[0]}
+            out = predictor.run_crops(feed)
+            meshes = fit_meshes(predictor, out, feed["intrinsics"]) if args.mesh else None
             for i, (path, image, person) in enumerate(chunk):
                 record = {
                     "image": str(path),
@@ -188,7 +232,10 @@ def main(argv=None) -> int:
                 }
                 if K is not None:
                     record["joints_3d_camera_mm"] = to_list(out["joints_mm"][i])
-                json_path, picture = outputs[path]
+                json_path, picture, mesh_path, mesh_picture = outputs[path]
+                if meshes is not None:
+                    record["mesh"] = write_mesh(meshes, i, image, mesh_path, mesh_picture,
+                                                given_K=K is not None)  # fmt: skip
                 json_path.write_text(json.dumps(record, indent=1))
                 if picture is not None:
                     drawn = compose(image, out["uv"][i], out["pred_mm"][i], predictor.skeleton)

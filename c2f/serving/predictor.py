@@ -14,6 +14,7 @@ per batch size.
 import dataclasses
 
 import jax
+import numpy as np
 from flax import nnx
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
@@ -21,6 +22,7 @@ from jax.sharding import PartitionSpec as P
 from c2f.checkpoint import load_model
 from c2f.inference import Inference
 from c2f.model import abstract_model
+from c2f.serving.mesh import MeshFitter, MeshResult
 from c2f.serving.person_crop import NOMINAL_FOCAL_PER_PX, BoxPredictor, check_root_depth
 from c2f.sharding import make_mesh
 
@@ -68,6 +70,7 @@ class Predictor(BoxPredictor):
         self.max_bucket = max_bucket
 
         self.mesh = make_mesh()
+        self._body_fit = None  # the body fit, made on the first fit_mesh
         self._shardings = (NamedSharding(self.mesh, P("data")), NamedSharding(self.mesh, P()))
 
     @property
@@ -87,6 +90,29 @@ class Predictor(BoxPredictor):
             raise ValueError(f"step: a non-negative int or None, got {step!r}")
         cfg, graphdef, state, _ = load_model(workdir, step=step, which=which)
         return cls(cfg, graphdef, state, **kwargs)
+
+    def fit_mesh(self, joints_3d_camera, joints_2d=None, K=None) -> MeshResult:
+        """Body meshes for predicted joints: the body model fitted to them (c2f.serving.mesh).
+
+        Args:
+          joints_3d_camera: [N, J, 3] camera-frame joints, mm (a call's ``joints_3d_camera``).
+          joints_2d: optional [N, J, 2] px (a call's ``joints_2d``), with ``K``.
+          K: optional [N, 3, 3] or [3, 3] intrinsics: the mesh then also lines up with the
+            image.
+
+        Returns:
+          :class:`c2f.serving.mesh.MeshResult`: vertices [N, 17346, 3] camera mm, faces, the
+          fitted phenotype, pose and root, and each fit's mean joint distance (mm).
+        """
+        if self._body_fit is None:
+            self._body_fit = MeshFitter(self.skeleton.name)
+        joints = np.asarray(joints_3d_camera, np.float32)
+        single = joints.ndim == 2
+        joints = joints[None] if single else joints
+        if K is not None:
+            K = np.broadcast_to(np.asarray(K, np.float32), (len(joints), 3, 3))
+            joints_2d = np.asarray(joints_2d, np.float32).reshape(len(joints), -1, 2)
+        return self._body_fit(joints, joints_2d if K is not None else None, K)
 
     def _place(self, batch: dict, size: int) -> dict:
         """A batch on the devices, placed as evaluation places its batches.

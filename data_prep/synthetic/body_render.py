@@ -21,6 +21,7 @@ from scipy.spatial.transform import Rotation
 from c2f.body.build import BUILD_VERSION
 from c2f.body.keypoints import keypoint_regressor
 from c2f.body.model import BodyModel, pose, rest
+from c2f.body.raster import rasterize, shade, vertex_normals
 from c2f.geometry import Camera
 from c2f.geometry.crop import invert_affine
 from data_prep.synthetic import motion
@@ -32,7 +33,6 @@ from data_prep.synthetic.body_pose import (
     sample_hand_keys,
 )
 from data_prep.synthetic.people import Person, subject_person
-from data_prep.synthetic.raster import rasterize, shade, vertex_normals
 from data_prep.synthetic.render import _background, add_sensor_noise, random_style
 
 
@@ -125,7 +125,7 @@ class BodyScene:
         v_cam = ((vertices_world - cam.t) @ cam.R.T).astype(np.float32)
         uvw = v_cam @ (np.vstack([A, [0.0, 0.0, 1.0]]) @ K).T
         px = (uvw[:, :2] / uvw[:, 2:]).astype(np.float32)
-        face, bary = rasterize(px, v_cam[:, 2].copy(), person.faces, person.bias, size)
+        face, bary = rasterize(px, v_cam[:, 2].copy(), person.faces, person.bias, size, size)
         light = np.array([rng.uniform(-1, 1), rng.uniform(-1.2, 0.2), rng.uniform(-1.2, -0.3)])
         light /= np.linalg.norm(light)
         normals = vertex_normals(v_cam, person.faces)

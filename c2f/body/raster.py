@@ -4,7 +4,8 @@
 for every pixel centre (integer coordinates, as the capsule renderer's rays) inside a triangle,
 the nearest triangle wins by its interpolated inverse depth, and the barycentric weights are
 perspective-correct (divided by depth before normalising), so colours and normals interpolate
-as on the 3D surface. No GPU and no OpenGL. :func:`shade` lights the visible surface.
+as on the 3D surface. No GPU and no OpenGL. :func:`shade` lights the visible surface. Used by
+the synthetic default's bodies and by the mesh drawn over a prediction.
 """
 
 import numba
@@ -12,7 +13,7 @@ import numpy as np
 
 
 @numba.njit(cache=True, nogil=True)
-def rasterize(px, depth, faces, bias, size):
+def rasterize(px, depth, faces, bias, height, width):
     """Visible triangle and perspective-correct barycentrics of each pixel.
 
     Args:
@@ -21,15 +22,16 @@ def rasterize(px, depth, faces, bias, size):
       faces: [F, 3] int32 triangles.
       bias: [F] float32 depth bias (mm) subtracted from a triangle's depth: a clothing shell
         drawn over the skin it lies on wins where the two nearly touch.
-      size: output side, px.
+      height: output rows, px.
+      width: output columns, px.
 
     Returns:
-      face: [size, size] int32 visible triangle, -1 where none.
-      bary: [size, size, 3] float32 its perspective-correct barycentric weights.
+      face: [height, width] int32 visible triangle, -1 where none.
+      bary: [height, width, 3] float32 its perspective-correct barycentric weights.
     """
-    face = np.full((size, size), -1, np.int32)
-    bary = np.zeros((size, size, 3), np.float32)
-    inv_z = np.zeros((size, size), np.float32)
+    face = np.full((height, width), -1, np.int32)
+    bary = np.zeros((height, width, 3), np.float32)
+    inv_z = np.zeros((height, width), np.float32)
     for f in range(faces.shape[0]):
         a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
         za, zb, zc = depth[a] - bias[f], depth[b] - bias[f], depth[c] - bias[f]
@@ -40,9 +42,9 @@ def rasterize(px, depth, faces, bias, size):
         if abs(area) < 1e-9:
             continue
         x0 = max(int(np.ceil(min(ax, bx, cx))), 0)
-        x1 = min(int(np.floor(max(ax, bx, cx))), size - 1)
+        x1 = min(int(np.floor(max(ax, bx, cx))), width - 1)
         y0 = max(int(np.ceil(min(ay, by, cy))), 0)
-        y1 = min(int(np.floor(max(ay, by, cy))), size - 1)
+        y1 = min(int(np.floor(max(ay, by, cy))), height - 1)
         for y in range(y0, y1 + 1):
             for x in range(x0, x1 + 1):
                 w0 = ((bx - x) * (cy - y) - (by - y) * (cx - x)) / area
@@ -75,8 +77,8 @@ def shade(face, bary, faces, vertices_cam, normals_cam, albedo, light, ambient):
     """Lit colours (0..255) of the visible pixels, and where they are.
 
     Args:
-      face: [S, S] from :func:`rasterize`.
-      bary: [S, S, 3] from :func:`rasterize`.
+      face: [H, W] from :func:`rasterize`.
+      bary: [H, W, 3] from :func:`rasterize`.
       faces: [F, 3] the triangles rasterised.
       vertices_cam: [V, 3] camera-frame vertices, mm.
       normals_cam: [V, 3] camera-frame unit normals.

@@ -1,0 +1,116 @@
+"""A body mesh for predicted joints: the fit, the mesh files and the picture of it over an image.
+
+:class:`MeshFitter` wraps the one fit (:func:`c2f.body.fit.make_fitter`) for the Predictor's
+``fit_mesh``, ``c2f predict --mesh`` and ``c2f video --mesh``: camera-frame 3D joints (and the
+2D joints with the camera, which pin the mesh to the image) in, the full-resolution mesh
+(17,346 vertices, camera frame, mm) and its parameters out. Calls are padded to a bucket size
+(1, 2, 4, ... 64 people), so the fit compiles once per bucket, not per call.
+"""
+
+import dataclasses
+import pathlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from c2f.body.fit import make_fitter
+from c2f.body.keypoints import BODY_KEYPOINTS
+from c2f.body.model import BodyModel, axis_angle_to_matrix, pose
+from c2f.body.raster import rasterize, shade, vertex_normals
+
+MAX_BUCKET = 64
+_pose = jax.jit(pose)
+
+
+@dataclasses.dataclass(frozen=True)
+class MeshResult:
+    """Fitted bodies (numpy).
+
+    vertices [N, V, 3] mm in the joints' frame, faces [F, 3], phenotype [N, 6], pose [N, B, 3]
+    axis-angle (rad), root [N, 3] mm, keypoints [N, J, 3] (the fitted body's), fit_error_mm
+    [N] (mean distance of those to the targets).
+    """
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    phenotype: np.ndarray
+    pose: np.ndarray
+    root: np.ndarray
+    keypoints: np.ndarray
+    fit_error_mm: np.ndarray
+
+
+class MeshFitter:
+    """Fits the body model to a keypoint set's joints (see the module docstring)."""
+
+    def __init__(self, skeleton_name: str):
+        if skeleton_name not in BODY_KEYPOINTS:
+            raise ValueError(f"--mesh: the body model has no keypoints for {skeleton_name!r} "
+                             f"(it has {', '.join(BODY_KEYPOINTS)})")  # fmt: skip
+        self.model = BodyModel.load("full")
+        self.skeleton = skeleton_name
+        self._fit = make_fitter(self.model, skeleton_name)
+        skin = self.model.face_part == 0  # the skin: clothing shells are the renderer's
+        self.faces = self.model.faces[skin | (self.model.face_part == 4)]
+
+    def __call__(self, joints_cam, joints_2d=None, K=None, valid=None) -> MeshResult:
+        """Fit N people: joints_cam [N, J, 3] mm; joints_2d [N, J, 2] px with K [N, 3, 3]."""
+        joints_cam = np.asarray(joints_cam, np.float32)
+        n = len(joints_cam)
+        valid = np.ones(joints_cam.shape[:2], np.float32) if valid is None else valid
+        parts = []
+        for s in range(0, n, MAX_BUCKET):
+            sl = slice(s, s + MAX_BUCKET)
+            m = len(joints_cam[sl])
+            size = 1 << (m - 1).bit_length()
+
+            def pad(x, size=size, m=m):
+                return None if x is None else np.concatenate([x, np.repeat(x[-1:], size - m, 0)])
+
+            r = self._fit(pad(joints_cam[sl]), pad(np.asarray(valid, np.float32)[sl]),
+                          pad(None if joints_2d is None else np.asarray(joints_2d)[sl]),
+                          pad(None if K is None else np.asarray(K)[sl]))  # fmt: skip
+            parts.append(jax_tree_slice(r, m))
+        r = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        verts = np.stack([
+            np.asarray(_pose(self.model, jnp.asarray(r["phenotype"][i]),
+                             axis_angle_to_matrix(jnp.asarray(r["pose"][i])),
+                             jnp.asarray(r["root"][i])).vertices)
+            for i in range(n)
+        ])  # fmt: skip
+        err = np.linalg.norm(r["keypoints"] - joints_cam, axis=-1)
+        err = (err * valid).sum(1) / np.maximum(valid.sum(1), 1)
+        return MeshResult(verts, self.faces, r["phenotype"], r["pose"], r["root"],
+                          r["keypoints"], err)  # fmt: skip
+
+
+def jax_tree_slice(result, m: int) -> dict:
+    return {f.name: np.asarray(getattr(result, f.name))[:m] for f in dataclasses.fields(result)}
+
+
+def write_obj(path, vertices, faces) -> pathlib.Path:
+    """A Wavefront OBJ of one mesh (vertices in mm, as given)."""
+    path = pathlib.Path(path)
+    lines = ["# c2f body mesh (anny body model, CC0 assets); units: mm"]
+    lines += [f"v {x:.2f} {y:.2f} {z:.2f}" for x, y, z in np.asarray(vertices, np.float64)]
+    lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in np.asarray(faces)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def overlay(image, vertices_cam, faces, K, colour=(0.55, 0.75, 0.95), alpha=0.65):
+    """The image with the mesh drawn over it (z-buffered, lit from the camera), uint8."""
+    image = np.asarray(image)
+    h, w = image.shape[:2]
+    v = np.asarray(vertices_cam, np.float32)
+    uvw = v @ np.asarray(K, np.float32).T
+    px = (uvw[:, :2] / np.maximum(uvw[:, 2:], 1e-3)).astype(np.float32)
+    face, bary = rasterize(px, v[:, 2].copy(), faces, np.zeros(len(faces), np.float32), h, w)
+    albedo = np.tile(np.asarray(colour, np.float32), (len(v), 1))
+    light = np.array([0.3, -0.4, -1.0], np.float32)
+    pix, lit = shade(face, bary, faces, v, vertex_normals(v, faces), albedo,
+                     light / np.linalg.norm(light), 0.35)  # fmt: skip
+    out = image.reshape(-1, 3).astype(np.float32)
+    out[pix] = (1 - alpha) * out[pix] + alpha * lit
+    return np.clip(out, 0, 255).astype(np.uint8).reshape(image.shape)
