@@ -42,7 +42,7 @@ demo: $(VENV)/.installed
 		--boxes $(RUN)/clip.boxes.json --smooth savgol --truth $(RUN)/clip.npz
 	test -f $(RUN)/images/frame_0000.jpg || $(C2F) data stills \
 		--data $(DATA)/test.h5 --out $(RUN)/images --count 4
-	$(C2F) predict $(RUN)/images --workdir $(RUN) --out $(RUN)/predict
+	$(C2F) predict $(RUN)/images --workdir $(RUN) --out $(RUN)/predict --mesh
 
 # Two pytest workers (pytest-xdist), whole files to a worker (module fixtures stay shared):
 # compilation dominates the suite and is single-threaded, so two workers on two cores cut

