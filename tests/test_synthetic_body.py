@@ -98,3 +98,28 @@ def test_left_is_left_in_the_picture():
     assert uv[11, 0] > uv[14, 0] + 50  # LShoulder right of RShoulder
     assert uv[4, 0] > uv[1, 0]  # LHip right of RHip
     assert uv[10, 1] < uv[0, 1] < uv[3, 1]  # head above pelvis above ankle
+
+
+@pytest.mark.parametrize("skeleton", ["interhand42", "coco_wholebody133"])
+def test_keypoint_sets_as_data(tmp_path, skeleton):
+    """--skeleton: the set's keypoints are written; hands get a crop per hand, at its scale."""
+    from c2f.skeleton import SKELETONS
+
+    path = tmp_path / "test.h5"
+    write_split(path, ["S9"], poses=1, crop_res=64, seed=0, workers=1, args={}, body="anny",
+                skeleton=skeleton)  # fmt: skip
+    sk = SKELETONS[skeleton]
+    with open_dataset(path) as f:
+        n = len(f["image"])
+        assert f["joints_cam"].shape[1:] == (sk.num_joints, 3)
+        valid, uv = f["valid_2d"][:], f["joints_2d"][:]
+    if skeleton == "interhand42":
+        assert n == 30 * 4 * 2  # 15 actions x 2 subactions x 4 cameras x 2 hands
+        assert (valid.sum(1) == 21).all()
+        assert (valid[0::2, :21] == 1).all() and (valid[1::2, 21:] == 1).all()
+        hand = uv[valid > 0].reshape(n, 21, 2)
+        side = np.ptp(hand, axis=1).max(1)  # the hand fills the crop (its scale, not the body's)
+        assert (side > 20).all() and ((hand >= 0) & (hand < 64)).all()
+    else:
+        assert n == 30 * 4 and (valid == 1).all()
+        assert ((uv > -2) & (uv < 66)).all()

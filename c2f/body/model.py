@@ -53,7 +53,7 @@ class BodyModel:
     Attributes (V vertices of the chosen topology, B bones, K blend shapes):
       template [V, 3], shape_dirs [K, V, 3], shape_mask [K, 17], head_template/tail_template
       [B, 3], head_dirs/tail_dirs [K, B, 3], weights [V, B]: as :class:`~c2f.body.build.BodyData`.
-      faces: [F, 3] numpy triangles (static); face_part [F] (numpy; full topology only, else -1).
+      faces: [F, 3] triangles; face_part [F] (full topology only, else -1); numpy as loaded.
       parents: [B] static tuple; bone_names: [B] static tuple; topology: "full" or "coarse".
     """
 
@@ -65,8 +65,9 @@ class BodyModel:
     tail_template: jax.Array
     tail_dirs: jax.Array
     weights: jax.Array
-    faces: np.ndarray = struct.field(pytree_node=False)
-    face_part: np.ndarray = struct.field(pytree_node=False)
+    # leaves, not static: a static field must hash, and jitted code only needs their shapes
+    faces: np.ndarray
+    face_part: np.ndarray
     parents: tuple[int, ...] = struct.field(pytree_node=False)
     bone_names: tuple[str, ...] = struct.field(pytree_node=False)
     topology: str = struct.field(pytree_node=False, default="full")

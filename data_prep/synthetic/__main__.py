@@ -17,6 +17,7 @@ import pathlib
 import sys
 import time
 
+from c2f.body.keypoints import BODY_KEYPOINTS
 from c2f.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS
 from data_prep.synthetic.generate import BODIES, preview, write_split
 
@@ -60,7 +61,16 @@ def main(argv=None) -> int:
         help="people as the anny body model (rendered meshes with hands and faces; their "
         "shape and pose parameters are stored) or as shaded capsules (the default before)",
     )
+    p.add_argument(
+        "--skeleton",
+        choices=tuple(BODY_KEYPOINTS),
+        default="h36m17",
+        help="the keypoints written (bodies only); hand sets get one crop per hand, at the "
+        "hand's scale",
+    )
     args = p.parse_args(argv)
+    if args.body == "capsules" and args.skeleton != "h36m17":
+        p.error("--skeleton: the capsules have Human3.6M's 17 joints only (use --body anny)")
     if args.train_poses < 1 or args.test_poses < 1 or args.crop_res < 32:
         p.error("--train-poses and --test-poses must be >= 1 and --crop-res >= 32")
     if args.train_frame_step < 1 or args.test_frame_step < 1:
@@ -77,7 +87,8 @@ def main(argv=None) -> int:
         step = 0 if args.independent else step
         total += write_split(out / f"{name}.h5", subjects, poses, args.crop_res, args.seed,
                              args.workers, vars(args), frame_step=step,
-                             spread=args.spread, body=args.body)  # fmt: skip
+                             spread=args.spread, body=args.body,
+                             skeleton=args.skeleton)  # fmt: skip
     elapsed = time.time() - start
     print(f"wrote {total} images to {out} in {elapsed:.1f} s ({total / elapsed:.0f} images/s)")
     if args.preview:
