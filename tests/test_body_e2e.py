@@ -138,3 +138,35 @@ def test_overlay_draws_the_true_mesh_on_its_person(body_data):
         assert changed[y, x]
     lo, hi = joints.min(0) - 15, joints.max(0) + 15  # the silhouette hugs the skeleton
     assert lo[0] <= xs.min() and xs.max() <= hi[0] and lo[1] <= ys.min() and ys.max() <= hi[1]
+
+
+def test_video_mesh(body_run, body_data, tmp_path):
+    """c2f video --mesh: one shape for the clip, a pose per frame, the body drawn over it."""
+    import io
+
+    import av
+    from PIL import Image
+
+    from c2f.data.schema import open_dataset
+    from c2f.serving import video
+
+    clip = tmp_path / "clip.mp4"
+    with open_dataset(body_data / "test.h5") as f, av.open(str(clip), "w") as container:
+        stream = container.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 96, 96, "yuv420p"
+        for i in range(0, 8, 4):  # one camera's consecutive frames
+            image = np.asarray(Image.open(io.BytesIO(f["image"][i].tobytes())).convert("RGB"))
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    out = tmp_path / "out.mp4"
+    argv = [str(clip), "--workdir", str(body_run), "--out", str(out), "--mesh",
+            "--smooth", "savgol"]  # fmt: skip
+    assert video.main(argv) == 0
+    saved = np.load(out.with_suffix(".npz"))
+    assert saved["mesh_pose"].shape == (2, _model().num_bones, 3)
+    assert saved["mesh_phenotype"].shape == (6,) and saved["mesh_root"].shape == (2, 3)
+    assert saved["mesh_faces"].max() < 17346
+    with av.open(str(out)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 2

@@ -73,16 +73,20 @@ class MeshFitter:
                           pad(None if K is None else np.asarray(K)[sl]))  # fmt: skip
             parts.append(jax_tree_slice(r, m))
         r = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        verts = np.stack([
-            np.asarray(_pose(self.model, jnp.asarray(r["phenotype"][i]),
-                             axis_angle_to_matrix(jnp.asarray(r["pose"][i])),
-                             jnp.asarray(r["root"][i])).vertices)
-            for i in range(n)
-        ])  # fmt: skip
+        verts = self.vertices(r["phenotype"], r["pose"], r["root"])
         err = np.linalg.norm(r["keypoints"] - joints_cam, axis=-1)
         err = (err * valid).sum(1) / np.maximum(valid.sum(1), 1)
         return MeshResult(verts, self.faces, r["phenotype"], r["pose"], r["root"],
                           r["keypoints"], err)  # fmt: skip
+
+    def vertices(self, phenotype, pose_aa, root) -> np.ndarray:
+        """[N, V, 3] mm: the bodies of N parameter sets ([N, 6], [N, B, 3], [N, 3])."""
+        return np.stack([
+            np.asarray(_pose(self.model, jnp.asarray(phenotype[i]),
+                             axis_angle_to_matrix(jnp.asarray(pose_aa[i])),
+                             jnp.asarray(root[i])).vertices)
+            for i in range(len(root))
+        ])  # fmt: skip
 
 
 def jax_tree_slice(result, m: int) -> dict:

@@ -104,15 +104,20 @@ class Predictor(BoxPredictor):
           :class:`c2f.serving.mesh.MeshResult`: vertices [N, 17346, 3] camera mm, faces, the
           fitted phenotype, pose and root, and each fit's mean joint distance (mm).
         """
-        if self._body_fit is None:
-            self._body_fit = MeshFitter(self.skeleton.name)
         joints = np.asarray(joints_3d_camera, np.float32)
         single = joints.ndim == 2
         joints = joints[None] if single else joints
         if K is not None:
             K = np.broadcast_to(np.asarray(K, np.float32), (len(joints), 3, 3))
             joints_2d = np.asarray(joints_2d, np.float32).reshape(len(joints), -1, 2)
-        return self._body_fit(joints, joints_2d if K is not None else None, K)
+        return self.body_fitter(joints, joints_2d if K is not None else None, K)
+
+    @property
+    def body_fitter(self) -> MeshFitter:
+        """The body fit of :meth:`fit_mesh` (made on first use: it compiles)."""
+        if self._body_fit is None:
+            self._body_fit = MeshFitter(self.skeleton.name)
+        return self._body_fit
 
     def _place(self, batch: dict, size: int) -> dict:
         """A batch on the devices, placed as evaluation places its batches.

@@ -8,6 +8,9 @@ root-relative mm, raw and filtered). With ``--truth CLIP.npz`` (ground truth per
 as ``python -m data_prep.synthetic.clip`` writes it) the errors before and after the filter
 are printed and written to ``OUT.json``. The person is the whole frame unless ``--box`` (one box
 for all frames) or ``--boxes`` (a JSON list of one ``[x0, y0, x1, y1]`` or null per frame).
+``--mesh`` fits the body model to every kept frame's (filtered) joints, one shape for the clip
+(the median of the frames' fits), draws it over the frames and stores its parameters in OUT.npz
+(``mesh_phenotype``, ``mesh_pose``, ``mesh_root``, camera frame, mm; ``mesh_faces``).
 
 A frame that cannot be decoded ends the input there: the frames before it are predicted and
 written, and the message says where it stopped (exit code 3). An unreadable file is an error
@@ -26,7 +29,9 @@ from tqdm import tqdm
 from c2f.evaluation import metrics, temporal
 from c2f.evaluation.filters import FILTERS, smooth_runs
 from c2f.outputs import check_outputs
+from c2f.serving.mesh import overlay
 from c2f.serving.mp4 import FrameError, Mp4Writer, prefetch, read_frames
+from c2f.serving.person_crop import nominal_K
 from c2f.serving.predictor import Predictor
 from c2f.serving.visualize import draw_2d, draw_3d
 
@@ -44,6 +49,9 @@ def parse_args(argv=None):
     p.add_argument("--causal", action="store_true", help="the filter's causal (live) form")
     p.add_argument("--every", type=int, default=1, help="predict every N-th frame")
     p.add_argument("--batch", type=int, default=8, help="frames per prediction call")
+    p.add_argument("--mesh", action="store_true",
+                   help="fit the body model to every frame: drawn over the video, its "
+                   "parameters in OUT.npz (one shape per clip)")  # fmt: skip
     p.add_argument(
         "--truth",
         type=pathlib.Path,
@@ -73,8 +81,12 @@ def compose(frame: np.ndarray, uv, joints_3d, skeleton) -> np.ndarray:
 
 
 def predict(predictor, path, every: int, batch: int, boxes, K) -> tuple[dict, str]:
-    """Joints of every kept frame of ``path``: ({frame, joints_2d, joints_3d}, stop message)."""
-    frames, uv, rel = [], [], []
+    """Joints of every kept frame of ``path``: ({frame, joints_2d, joints_3d, K}, stop message).
+
+    Also ``joints_3d_camera`` (camera mm) with ``K`` ("nominal": the nominal camera of the
+    frames' size, as :func:`c2f.serving.person_crop.nominal_K`).
+    """
+    frames, uv, rel, cam = [], [], [], []
     pending, stopped = [], ""
 
     def flush():
@@ -90,11 +102,18 @@ def predict(predictor, path, every: int, batch: int, boxes, K) -> tuple[dict, st
             picked = [b if b is not None else (-0.5, -0.5, w - 0.5, h - 0.5) for b in picked]
         else:
             picked = None
-        out = predictor(np.stack(images), boxes=picked, K=K)
+        h, w = images[0].shape[:2]
+        used_K = nominal_K(w, h) if isinstance(K, str) else K
+        out = predictor(np.stack(images), boxes=picked, K=used_K)
         frames.extend(i for i, _ in pending)
         uv.append(out["joints_2d"])
         rel.append(out["joints_3d"])
+        if used_K is not None:
+            cam.append(out["joints_3d_camera"])
+            found["K"] = np.asarray(used_K, np.float32)
         pending.clear()
+
+    found = {}
 
     bar = tqdm(desc="predict", unit="frame")
     try:
@@ -109,12 +128,35 @@ def predict(predictor, path, every: int, batch: int, boxes, K) -> tuple[dict, st
     bar.close()
     if not frames:
         raise ValueError(stopped or f"{path}: no frame decoded")
-    return {"frame": np.asarray(frames), "joints_2d": np.concatenate(uv),
-            "joints_3d": np.concatenate(rel)}, stopped  # fmt: skip
+    result = {"frame": np.asarray(frames), "joints_2d": np.concatenate(uv),
+              "joints_3d": np.concatenate(rel)}  # fmt: skip
+    if cam:
+        result.update(joints_3d_camera=np.concatenate(cam), K=found["K"])
+    return result, stopped
 
 
-def write_video(path, out, joints: dict, fps: float, skeleton) -> None:
-    """Draw the kept frames of ``path`` with their joints into ``out`` (:class:`Mp4Writer`)."""
+def fit_meshes(predictor, joints: dict) -> dict:
+    """Body meshes of every kept frame, one body.
+
+    Returns ``{vertices [T, V, 3], faces, phenotype, pose, root}``. Each frame's (filtered)
+    camera-frame and 2D joints are fitted (the Predictor's ``fit_mesh``); the clip's median
+    phenotype then shapes every frame (one person, one shape), posed by each frame's fitted
+    pose and root.
+    """
+    T = len(joints["frame"])
+    K = np.broadcast_to(joints["K"], (T, 3, 3))
+    fit = predictor.fit_mesh(joints["joints_3d_camera"], joints["joints_2d"], K)
+    shape = np.median(fit.phenotype, axis=0)
+    verts = predictor.body_fitter.vertices(np.broadcast_to(shape, (T, 6)), fit.pose, fit.root)
+    return {"vertices": verts, "faces": fit.faces, "phenotype": shape, "pose": fit.pose,
+            "root": fit.root}  # fmt: skip
+
+
+def write_video(path, out, joints: dict, fps: float, skeleton, meshes=None) -> None:
+    """Draw the kept frames of ``path`` with their joints into ``out`` (:class:`Mp4Writer`).
+
+    ``meshes`` (:func:`fit_meshes`): each frame's body is drawn over it too.
+    """
     index = {int(f): k for k, f in enumerate(joints["frame"])}
     last = int(joints["frame"][-1])
     with Mp4Writer(out, fps) as writer:
@@ -125,6 +167,8 @@ def write_video(path, out, joints: dict, fps: float, skeleton) -> None:
                     break
                 if i in index:
                     k = index[i]
+                    if meshes is not None:
+                        frame = overlay(frame, meshes["vertices"][k], meshes["faces"], joints["K"])
                     writer.write(
                         compose(frame, joints["joints_2d"][k], joints["joints_3d"][k], skeleton)
                     )
@@ -222,21 +266,26 @@ def main(argv=None) -> int:
             except (OSError, ValueError, KeyError) as e:
                 raise ValueError(f"--truth: {args.truth}: not a clip's ground truth ({e})") from e
         predictor = Predictor.from_checkpoint(args.workdir, which="best" if args.best else "last")
-        joints, stopped = predict(predictor, args.input, args.every, args.batch, boxes, K)
+        want = K if K is not None or not args.mesh else "nominal"
+        joints, stopped = predict(predictor, args.input, args.every, args.batch, boxes, want)
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     runs = [np.arange(len(joints["frame"]))]
     raw = dict(joints)
     if args.smooth != "none":
-        for key in ("joints_2d", "joints_3d"):
-            joints[key] = smooth_runs(joints[key], runs, args.smooth, causal=args.causal)
+        for key in ("joints_2d", "joints_3d", "joints_3d_camera"):
+            if key in joints:
+                joints[key] = smooth_runs(joints[key], runs, args.smooth, causal=args.causal)
+    meshes = fit_meshes(predictor, joints) if args.mesh else None
     fps = _fps(args.input) / args.every
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    body = {} if meshes is None else {f"mesh_{k}": meshes[k] for k in
+                                      ("phenotype", "pose", "root", "faces")}  # fmt: skip
     np.savez(args.out.with_suffix(".npz"), frame=joints["frame"], joints_2d=joints["joints_2d"],
              joints_3d=joints["joints_3d"], joints_2d_raw=raw["joints_2d"],
-             joints_3d_raw=raw["joints_3d"], fps=fps, smooth=args.smooth)  # fmt: skip
-    write_video(args.input, args.out, joints, fps, predictor.skeleton)
+             joints_3d_raw=raw["joints_3d"], fps=fps, smooth=args.smooth, **body)  # fmt: skip
+    write_video(args.input, args.out, joints, fps, predictor.skeleton, meshes)
     if truth is not None:
         try:
             errors = truth_errors(joints, raw, truth, predictor.skeleton)
