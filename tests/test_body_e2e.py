@@ -140,33 +140,29 @@ def test_overlay_draws_the_true_mesh_on_its_person(body_data):
     assert lo[0] <= xs.min() and xs.max() <= hi[0] and lo[1] <= ys.min() and ys.max() <= hi[1]
 
 
-def test_video_mesh(body_run, body_data, tmp_path):
-    """c2f video --mesh: one shape for the clip, a pose per frame, the body drawn over it."""
-    import io
-
+def test_video_mesh(body_run, tmp_path):
+    """c2f video --mesh on a rendered body clip: one shape for the clip, a pose per frame, the
+    body drawn over it, and with --truth the mesh's MPVPE beside the joints' errors."""
     import av
-    from PIL import Image
 
-    from c2f.data.schema import open_dataset
     from c2f.serving import video
+    from data_prep.synthetic.clip import main as clip_main
 
     clip = tmp_path / "clip.mp4"
-    with open_dataset(body_data / "test.h5") as f, av.open(str(clip), "w") as container:
-        stream = container.add_stream("mpeg4", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 96, 96, "yuv420p"
-        for i in range(0, 8, 4):  # one camera's consecutive frames
-            image = np.asarray(Image.open(io.BytesIO(f["image"][i].tobytes())).convert("RGB"))
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    assert clip_main(["--out", str(clip), "--seconds", "0.16", "--step", "2", "--size", "96"]) == 0
+    truth = np.load(clip.with_suffix(".npz"))
+    assert truth["body_pose"].shape == (4, _model().num_bones, 3)
+    K = truth["K"]
     out = tmp_path / "out.mp4"
     argv = [str(clip), "--workdir", str(body_run), "--out", str(out), "--mesh",
-            "--smooth", "savgol"]  # fmt: skip
+            "--smooth", "savgol", "--truth", str(clip.with_suffix(".npz")),
+            "--K", f"{K[0, 0]},{K[1, 1]},{K[0, 2]},{K[1, 2]}"]  # fmt: skip
     assert video.main(argv) == 0
     saved = np.load(out.with_suffix(".npz"))
-    assert saved["mesh_pose"].shape == (2, _model().num_bones, 3)
-    assert saved["mesh_phenotype"].shape == (6,) and saved["mesh_root"].shape == (2, 3)
+    assert saved["mesh_pose"].shape == (4, _model().num_bones, 3)
+    assert saved["mesh_phenotype"].shape == (6,) and saved["mesh_root"].shape == (4, 3)
     assert saved["mesh_faces"].max() < 17346
+    errors = json.loads(out.with_suffix(".json").read_text())["filtered"]
+    assert np.isfinite(errors["mpvpe_mm"]) and 0 < errors["pa_mpvpe_mm"] < errors["mpvpe_mm"] + 1
     with av.open(str(out)) as container:
-        assert sum(1 for _ in container.decode(video=0)) == 2
+        assert sum(1 for _ in container.decode(video=0)) == 4

@@ -135,7 +135,8 @@ def test_a_rendered_clip_and_its_ground_truth(tmp_path):
     from data_prep.synthetic.clip import main
 
     out = tmp_path / "clip.mp4"
-    assert main(["--out", str(out), "--seconds", "0.2", "--step", "2", "--size", "48"]) == 0
+    argv = ["--out", str(out), "--seconds", "0.2", "--step", "2", "--size", "48"]
+    assert main([*argv, "--body", "capsules"]) == 0  # bodies: tests/test_body_e2e.py
     with av.open(str(out)) as container:
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
     truth = np.load(out.with_suffix(".npz"))

@@ -26,6 +26,10 @@ import av
 import numpy as np
 from tqdm import tqdm
 
+from c2f.body.build import body_data
+from c2f.body.model import BodyModel
+from c2f.data.schema import BODY_FIELDS
+from c2f.evaluation import mesh as mesh_metrics
 from c2f.evaluation import metrics, temporal
 from c2f.evaluation.filters import FILTERS, smooth_runs
 from c2f.outputs import check_outputs
@@ -178,6 +182,22 @@ def write_video(path, out, joints: dict, fps: float, skeleton, meshes=None) -> N
         bar.close()
 
 
+def mesh_errors(meshes: dict, truth: dict, frames, joints_cam_pred, skeleton) -> dict:
+    """MPVPE and PA-MPVPE (mm) of the fitted meshes against a clip's true bodies.
+
+    On the decimated topology's vertices, each mesh aligned at its own root joint, as
+    ``c2f eval``'s rows (:mod:`c2f.evaluation.mesh`).
+    """
+    coarse = BodyModel.load("coarse")
+    gt = mesh_metrics.meshes(coarse, *(np.asarray(truth[k])[frames] for k in
+                                       ("body_shape", "body_pose", "body_root")))  # fmt: skip
+    pred = meshes["vertices"][:, body_data().coarse_vertices]
+    root = skeleton.root
+    gt_root = np.asarray(truth["joints_cam"])[frames][:, root]
+    e, pa = mesh_metrics.vertex_errors(pred, gt, joints_cam_pred[:, root], gt_root)
+    return {"mpvpe_mm": float(e.mean()), "pa_mpvpe_mm": float(pa.mean())}
+
+
 def truth_errors(joints: dict, raw: dict, truth: dict, skeleton) -> dict:
     """Errors of the raw and the filtered joints against a clip's ground truth.
 
@@ -263,6 +283,7 @@ def main(argv=None) -> int:
             try:
                 with np.load(args.truth) as z:
                     truth = {k: z[k] for k in ("joints_2d", "joints_cam")}
+                    truth.update({k: z[k] for k in BODY_FIELDS if k in z.files})
             except (OSError, ValueError, KeyError) as e:
                 raise ValueError(f"--truth: {args.truth}: not a clip's ground truth ({e})") from e
         predictor = Predictor.from_checkpoint(args.workdir, which="best" if args.best else "last")
@@ -292,6 +313,16 @@ def main(argv=None) -> int:
         except ValueError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
+        if meshes is not None and all(k in truth for k in BODY_FIELDS):
+            errors["filtered"].update(
+                mesh_errors(
+                    meshes, truth, joints["frame"], joints["joints_3d_camera"], predictor.skeleton
+                )
+            )
+            print(
+                f"    mesh: MPVPE {errors['filtered']['mpvpe_mm']:.1f} mm, PA-MPVPE "
+                f"{errors['filtered']['pa_mpvpe_mm']:.1f} mm (the fit of the filtered joints)"
+            )
         args.out.with_suffix(".json").write_text(json.dumps(errors, indent=1))
         for name, e in errors.items():
             print(f"{name:>8}: MPJPE {e['mpjpe_mm']:.1f} mm, PA-MPJPE {e['pa_mpjpe_mm']:.1f} mm, "

@@ -110,29 +110,44 @@ class BodyScene:
         kp = self.keypoints(verts, heads + shift[:, None], tails + shift[:, None])
         return Track(verts.astype(np.float32), kp, rots, shift)
 
-    def draw(self, person: Person, vertices_world, cam: Camera, A, size: int, rng) -> np.ndarray:
-        """[size, size, 3] uint8: one posed body through ``cam`` into the crop ``A``."""
+    def draw(self, person: Person, vertices_world, cam: Camera, A, size: int, rng,
+             look: dict | None = None) -> np.ndarray:  # fmt: skip
+        """[size, size, 3] uint8: one posed body through ``cam`` into the crop ``A``.
+
+        ``look``: the scene's colours, texture and light (:func:`random_look`); random if None
+        (a clip keeps one).
+        """
         K = np.array([[cam.f[0], 0, cam.c[0]], [0, cam.f[1], cam.c[1]], [0, 0, 1.0]])
-        style = random_style(rng)
+        look = look or random_look(rng)
         Ainv = np.vstack([invert_affine(A), [0.0, 0.0, 1.0]])
-        image = _background((np.linalg.inv(K) @ Ainv).astype(np.float32), cam.R, cam.t, size, style)
-        if rng.random() < 0.7:  # a random smooth texture over floor and wall
-            k = int(rng.integers(3, 12))
-            grid = rng.uniform(0, 255, (k, k, 1)) * rng.uniform(0.8, 1.0, (1, 1, 3))  # greyish
-            grid = grid.astype(np.uint8)
-            tex = np.asarray(Image.fromarray(grid).resize((size, size), Image.BICUBIC), np.float32)
-            image *= 0.7 + 0.6 * tex / 255.0
+        image = _background((np.linalg.inv(K) @ Ainv).astype(np.float32), cam.R, cam.t, size,
+                            look["style"])  # fmt: skip
+        if look["texture"] is not None:  # a smooth texture over floor and wall
+            tex = Image.fromarray(look["texture"]).resize((size, size), Image.BICUBIC)
+            image *= 0.7 + 0.6 * np.asarray(tex, np.float32) / 255.0
         v_cam = ((vertices_world - cam.t) @ cam.R.T).astype(np.float32)
         uvw = v_cam @ (np.vstack([A, [0.0, 0.0, 1.0]]) @ K).T
         px = (uvw[:, :2] / uvw[:, 2:]).astype(np.float32)
         face, bary = rasterize(px, v_cam[:, 2].copy(), person.faces, person.bias, size, size)
-        light = np.array([rng.uniform(-1, 1), rng.uniform(-1.2, 0.2), rng.uniform(-1.2, -0.3)])
-        light /= np.linalg.norm(light)
         normals = vertex_normals(v_cam, person.faces)
-        pix, colours = shade(face, bary, person.faces, v_cam, normals, person.albedo, light,
-                             rng.uniform(0.25, 0.5))  # fmt: skip
-        image.reshape(-1, 3)[pix] = colours * rng.uniform(0.85, 1.1, 3).astype(np.float32)
+        pix, colours = shade(face, bary, person.faces, v_cam, normals, person.albedo,
+                             look["light"], look["ambient"])  # fmt: skip
+        image.reshape(-1, 3)[pix] = colours * look["tint"]
         return add_sensor_noise(image, rng)
+
+
+def random_look(rng: np.random.Generator) -> dict:
+    """A scene's look: background colours, an optional texture, the light and its tint."""
+    style = random_style(rng)
+    texture = None
+    if rng.random() < 0.7:
+        k = int(rng.integers(3, 12))
+        grid = rng.uniform(0, 255, (k, k, 1)) * rng.uniform(0.8, 1.0, (1, 1, 3))  # greyish
+        texture = grid.astype(np.uint8)
+    light = np.array([rng.uniform(-1, 1), rng.uniform(-1.2, 0.2), rng.uniform(-1.2, -0.3)])
+    return {"style": style, "texture": texture, "light": light / np.linalg.norm(light),
+            "ambient": rng.uniform(0.25, 0.5),
+            "tint": rng.uniform(0.85, 1.1, 3).astype(np.float32)}  # fmt: skip
 
 
 def camera_frame_params(track: Track, i: int, cam: Camera) -> dict:

@@ -6,7 +6,9 @@ holds the whole motion, so the person moves within the frame as in a real video.
 CLIP.mp4, CLIP.npz (``frame``, ``joints_2d`` px in the clip, ``joints_cam`` mm, ``K`` of the
 clip's pixels: the ground truth to compare ``c2f video`` against) and
 CLIP.boxes.json (the person's box in every frame, the authors' convention, for ``--boxes``:
-what a person detector would give).
+what a person detector would give). People are drawn as ``c2f data synthetic`` draws them
+(``--body``); with bodies, CLIP.npz also holds each frame's body parameters (camera frame), so
+that ``c2f video --mesh --truth`` measures the mesh.
 """
 
 import argparse
@@ -22,26 +24,49 @@ from c2f.geometry.crop import crop_matrix
 from c2f.h36m import ACTIONS, CAMERAS
 from c2f.serving.mp4 import Mp4Writer
 from data_prep.synthetic import motion
+from data_prep.synthetic.body_render import camera_frame_params, random_look
+from data_prep.synthetic.generate import BODIES, _scene
 from data_prep.synthetic.render import random_style, render
 from data_prep.synthetic.scene import subject_cameras
 
 
-def render_clip(action: str, subject: int, camera: int, frames, size: int, seed: int):
-    """(images [T, size, size, 3] uint8, ground truth dict) of one motion through one camera."""
+def render_clip(action: str, subject: int, camera: int, frames, size: int, seed: int,
+                body: str = "anny"):  # fmt: skip
+    """(images [T, size, size, 3] uint8, ground truth dict) of one motion through one camera.
+
+    ``body``: "anny" (the body model; the truth also holds each frame's body: ``body_shape``,
+    ``body_pose``, ``body_root``, camera frame) or "capsules".
+    """
     rng = np.random.default_rng([seed, subject, ACTIONS.index(action)])
     cam = subject_cameras(subject, seed)[CAMERAS[camera]]
-    track = motion.sequence(action, subject, frames, rng)
-    joints_cam = np.stack([world_to_camera(cam, w) for w in track])
+    bodies = {}
+    if body == "anny":
+        scene = _scene()
+        person = scene.person(subject, seed)
+        track = scene.track(person, frames, motion.sequence_params(action, subject, frames, rng),
+                            rng)  # fmt: skip
+        world = track.keypoints
+        params = [camera_frame_params(track, k, cam) for k in range(len(frames))]
+        bodies = {k: np.stack([p[k] for p in params]) for k in params[0]}
+        bodies["body_shape"] = np.tile(person.phenotype, (len(frames), 1))
+    else:
+        world = motion.sequence(action, subject, frames, rng)
+    joints_cam = np.stack([world_to_camera(cam, w) for w in world])
     uv = np.stack([project(cam, j) for j in joints_cam])
     center, scale = box_from_joints(uv.reshape(-1, 2), margin_px=120)
     A = crop_matrix(center, scale, size)
-    style = random_style(rng)  # one look for the whole clip
-    images = np.stack([render(j, cam.K, cam.R, cam.t, A, size, rng, style)
-                       for j in tqdm(joints_cam, desc="render", unit="frame")])  # fmt: skip
+    if body == "anny":
+        look = random_look(rng)  # one look for the whole clip
+        images = [scene.draw(person, v, cam, A, size, rng, look)
+                  for v in tqdm(track.vertices, desc="render", unit="frame")]  # fmt: skip
+    else:
+        style = random_style(rng)
+        images = [render(j, cam.K, cam.R, cam.t, A, size, rng, style)
+                  for j in tqdm(joints_cam, desc="render", unit="frame")]  # fmt: skip
     K = np.vstack([A, [0, 0, 1]]) @ cam.K  # the clip's pixels as a camera's
     uv_clip = uv @ A[:, :2].T + A[:, 2]
-    return images, {"frame": np.asarray(frames), "joints_2d": uv_clip, "joints_cam": joints_cam,
-                    "K": K}  # fmt: skip
+    return np.stack(images), {"frame": np.asarray(frames), "joints_2d": uv_clip,
+                              "joints_cam": joints_cam, "K": K, **bodies}  # fmt: skip
 
 
 def person_boxes(joints_2d) -> list:
@@ -59,12 +84,13 @@ def main(argv=None) -> int:
     p.add_argument("--step", type=int, default=2, help="keep every N-th 50 fps frame")
     p.add_argument("--size", type=int, default=256, help="frame side, px (even)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--body", choices=BODIES, default=BODIES[0], help="as c2f data synthetic's")
     args = p.parse_args(argv)
     if args.step < 1 or args.seconds <= 0 or args.size < 32 or args.size % 2:
         p.error("--step >= 1, --seconds > 0, --size even and >= 32")
     frames = np.arange(0, int(args.seconds * motion.FPS), args.step)
     images, truth = render_clip(args.action, args.subject, args.camera, frames, args.size,
-                                args.seed)  # fmt: skip
+                                args.seed, args.body)  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fps = motion.FPS / args.step
     with Mp4Writer(args.out, fps) as writer:
