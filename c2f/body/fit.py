@@ -66,6 +66,9 @@ class FitResult:
 
 
 _AGE = (2.0 / 3.0, 1.0)
+# People per fit call are padded to one of these (larger calls run in chunks of the last):
+# one compilation per bucket, and few buckets, since each compiles for about 10 s on a CPU.
+BUCKETS = (8, 64)
 
 
 def _phenotype(z):
@@ -130,6 +133,8 @@ def _hinges(model: BodyModel):
 
 def make_fitter(model: BodyModel, skeleton: str, config: FitConfig = FitConfig()):
     """A jitted ``fit(targets, valid, joints_2d=None, K=None) -> FitResult`` for a keypoint set.
+
+    Any number of people per call (padded to :data:`BUCKETS`).
 
     Args (of the returned function; N people):
       targets: [N, J, 3] joints, mm, any frame (the camera's when 2D is used).
@@ -196,16 +201,26 @@ def make_fitter(model: BodyModel, skeleton: str, config: FitConfig = FitConfig()
     batched = jax.jit(jax.vmap(fit_one))
     init_fn = initial_pose(model, skeleton, _phenotype_logits(NEUTRAL_PHENOTYPE))
 
+    def fit_bucket(targets, valid, uv, K, use_2d):
+        init = jax.vmap(init_fn)(jnp.asarray(targets), jnp.asarray(valid))
+        return batched(jnp.asarray(targets), jnp.asarray(valid), jnp.asarray(uv),
+                       jnp.asarray(K), jnp.asarray(use_2d), init)  # fmt: skip
+
     def fit(targets, valid, joints_2d=None, K=None) -> FitResult:
         targets = np.asarray(targets, np.float32)
         n = len(targets)
         valid = np.asarray(valid, np.float32)
         use_2d = np.full(n, float(joints_2d is not None and K is not None), np.float32)
-        uv = np.zeros((n, targets.shape[1], 2), np.float32) if joints_2d is None else joints_2d
-        K = np.tile(np.eye(3, dtype=np.float32), (n, 1, 1)) if K is None else K
-        init = jax.vmap(init_fn)(jnp.asarray(targets), jnp.asarray(valid))
-        out = batched(jnp.asarray(targets), jnp.asarray(valid), jnp.asarray(uv, jnp.float32),
-                      jnp.asarray(K, jnp.float32), jnp.asarray(use_2d), init)  # fmt: skip
-        return FitResult(*(np.asarray(x) for x in out))
+        uv = np.zeros((n, targets.shape[1], 2)) if joints_2d is None else joints_2d
+        K = np.tile(np.eye(3), (n, 1, 1)) if K is None else np.broadcast_to(K, (n, 3, 3))
+        arrays = [targets, valid, np.asarray(uv, np.float32), np.asarray(K, np.float32), use_2d]
+        parts = []
+        for s in range(0, n, BUCKETS[-1]):  # padded to a bucket: one compilation each
+            chunk = [a[s : s + BUCKETS[-1]] for a in arrays]
+            m = len(chunk[0])
+            size = next(b for b in BUCKETS if b >= m)
+            chunk = [np.concatenate([a, np.repeat(a[-1:], size - m, 0)]) for a in chunk]
+            parts.append([np.asarray(x)[:m] for x in fit_bucket(*chunk)])
+        return FitResult(*(np.concatenate(p) for p in zip(*parts)))
 
     return fit

@@ -27,7 +27,7 @@ from c2f.evaluation import metrics
 from c2f.skeleton import Skeleton
 
 ROWS = ("MPVPE", "PA-MPVPE", "MPVPE, fit to true joints")
-CHUNK = 256  # people per fit call (padded: one compilation)
+CHUNK = 256  # bodies posed per call
 
 _pose_batch = jax.jit(jax.vmap(pose, in_axes=(None, 0, 0, 0)))
 
@@ -60,16 +60,9 @@ def true_meshes(path, indices, model: BodyModel) -> np.ndarray:
 
 
 def fitted_meshes(fit, model: BodyModel, joints, valid) -> np.ndarray:
-    """Fit bodies to [N, J, 3] joints (mm) in chunks of :data:`CHUNK`; their [N, V, 3] meshes."""
-    parts = []
-    for s in range(0, len(joints), CHUNK):
-        j, v = joints[s : s + CHUNK], valid[s : s + CHUNK]
-        n = len(j)
-        pad = CHUNK - n
-        r = fit(np.concatenate([j, np.repeat(j[-1:], pad, 0)]),
-                np.concatenate([v, np.repeat(v[-1:], pad, 0)]))  # fmt: skip
-        parts.append(meshes(model, r.phenotype[:n], r.pose[:n], r.root[:n]))
-    return np.concatenate(parts)
+    """Fit bodies to [N, J, 3] joints (mm); their [N, V, 3] meshes."""
+    r = fit(joints, valid)
+    return meshes(model, r.phenotype, r.pose, r.root)
 
 
 def vertex_errors(pred_v, gt_v, pred_root, gt_root) -> tuple[np.ndarray, np.ndarray]:

@@ -3,8 +3,8 @@
 :class:`MeshFitter` wraps the one fit (:func:`c2f.body.fit.make_fitter`) for the Predictor's
 ``fit_mesh``, ``c2f predict --mesh`` and ``c2f video --mesh``: camera-frame 3D joints (and the
 2D joints with the camera, which pin the mesh to the image) in, the full-resolution mesh
-(17,346 vertices, camera frame, mm) and its parameters out. Calls are padded to a bucket size
-(1, 2, 4, ... 64 people), so the fit compiles once per bucket, not per call.
+(17,346 vertices, camera frame, mm) and its parameters out. The fit pads calls to a few bucket
+sizes (``c2f.body.fit.BUCKETS``), so it compiles once per bucket, not per call.
 """
 
 import dataclasses
@@ -19,7 +19,6 @@ from c2f.body.keypoints import BODY_KEYPOINTS
 from c2f.body.model import BodyModel, axis_angle_to_matrix, pose
 from c2f.body.raster import rasterize, shade, vertex_normals
 
-MAX_BUCKET = 64
 _pose = jax.jit(pose)
 
 
@@ -57,27 +56,12 @@ class MeshFitter:
     def __call__(self, joints_cam, joints_2d=None, K=None, valid=None) -> MeshResult:
         """Fit N people: joints_cam [N, J, 3] mm; joints_2d [N, J, 2] px with K [N, 3, 3]."""
         joints_cam = np.asarray(joints_cam, np.float32)
-        n = len(joints_cam)
         valid = np.ones(joints_cam.shape[:2], np.float32) if valid is None else valid
-        parts = []
-        for s in range(0, n, MAX_BUCKET):
-            sl = slice(s, s + MAX_BUCKET)
-            m = len(joints_cam[sl])
-            size = 1 << (m - 1).bit_length()
-
-            def pad(x, size=size, m=m):
-                return None if x is None else np.concatenate([x, np.repeat(x[-1:], size - m, 0)])
-
-            r = self._fit(pad(joints_cam[sl]), pad(np.asarray(valid, np.float32)[sl]),
-                          pad(None if joints_2d is None else np.asarray(joints_2d)[sl]),
-                          pad(None if K is None else np.asarray(K)[sl]))  # fmt: skip
-            parts.append(jax_tree_slice(r, m))
-        r = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        verts = self.vertices(r["phenotype"], r["pose"], r["root"])
-        err = np.linalg.norm(r["keypoints"] - joints_cam, axis=-1)
+        r = self._fit(joints_cam, valid, joints_2d, K)
+        verts = self.vertices(r.phenotype, r.pose, r.root)
+        err = np.linalg.norm(r.keypoints - joints_cam, axis=-1)
         err = (err * valid).sum(1) / np.maximum(valid.sum(1), 1)
-        return MeshResult(verts, self.faces, r["phenotype"], r["pose"], r["root"],
-                          r["keypoints"], err)  # fmt: skip
+        return MeshResult(verts, self.faces, r.phenotype, r.pose, r.root, r.keypoints, err)
 
     def vertices(self, phenotype, pose_aa, root) -> np.ndarray:
         """[N, V, 3] mm: the bodies of N parameter sets ([N, 6], [N, B, 3], [N, 3])."""
@@ -87,10 +71,6 @@ class MeshFitter:
                              jnp.asarray(root[i])).vertices)
             for i in range(len(root))
         ])  # fmt: skip
-
-
-def jax_tree_slice(result, m: int) -> dict:
-    return {f.name: np.asarray(getattr(result, f.name))[:m] for f in dataclasses.fields(result)}
 
 
 def write_obj(path, vertices, faces) -> pathlib.Path:
