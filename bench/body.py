@@ -39,7 +39,7 @@ def _people(n: int):
         track = scene.track(person, frames, motion.sequence_params(
             actions[i % len(actions)], subject, frames, rng, 0.25), rng)  # fmt: skip
         kps.append(track.keypoints[0])
-        params.append((person.phenotype, track.rotations[0], track.root[0]))
+        params.append((person.phenotype, track.rotations[0], track.root[0], track.expression[0]))
     return np.stack(kps).astype(np.float32), params
 
 
@@ -80,8 +80,8 @@ def main(argv=None) -> None:
     r = fit(targets[:64], valid[:64])
     fitted = meshes(coarse, r.phenotype, r.pose, r.root)
     aa = np.stack([Rotation.from_matrix(q[1]).as_rotvec() for q in params[:64]])
-    truth = meshes(coarse, np.stack([q[0] for q in params[:64]]), aa,
-                   np.stack([q[2] for q in params[:64]]))  # fmt: skip
+    shape, root, face = (np.stack([q[k] for q in params[:64]]) for k in (0, 2, 3))
+    truth = meshes(coarse, shape, aa, root, face)
     e, pa = vertex_errors(fitted, truth, r.keypoints[:, 0], targets[:64, 0])
     results["fit_floor_mpvpe_mm"], results["fit_floor_pa_mpvpe_mm"] = (
         float(e.mean()),

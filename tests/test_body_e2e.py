@@ -124,7 +124,15 @@ def test_overlay_draws_the_true_mesh_on_its_person(body_data):
         i = 3
         image = np.asarray(Image.open(io.BytesIO(f["image"][i].tobytes())))
         R = axis_angle_to_matrix(jnp.asarray(f["body_pose"][i]))
-        v = np.asarray(pose(m, jnp.asarray(f["body_shape"][i]), R, f["body_root"][i]).vertices)
+        v = np.asarray(
+            pose(
+                m,
+                jnp.asarray(f["body_shape"][i]),
+                R,
+                f["body_root"][i],
+                jnp.asarray(f["body_expression"][i]),
+            ).vertices
+        )
         fx, fy, cx, cy = f["intrinsics"][i]
         A = crop_matrix(f["crop_center"][i], f["crop_scale"][i], image.shape[0])
         joints = f["joints_2d"][i]

@@ -67,7 +67,13 @@ def test_stored_body_parameters_rebuild_the_joints(body_split):
         assert all(name in f for name in BODY_FIELDS)
         for i in (0, 5, len(f["image"]) - 1):
             R = body_model.axis_angle_to_matrix(jnp.asarray(f["body_pose"][i]))
-            posed = body_model.pose(m, jnp.asarray(f["body_shape"][i]), R, f["body_root"][i])
+            posed = body_model.pose(
+                m,
+                jnp.asarray(f["body_shape"][i]),
+                R,
+                f["body_root"][i],
+                jnp.asarray(f["body_expression"][i]),
+            )
             kp = np.asarray(regress_keypoints(m, posed, "h36m17"))
             np.testing.assert_allclose(kp, f["joints_cam"][i], atol=1.0)
             # the mesh lies in front of the camera, around its joints

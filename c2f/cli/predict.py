@@ -131,8 +131,8 @@ def decode(path: pathlib.Path):
         return None, str(e) or type(e).__name__
 
 
-def to_list(x) -> list:
-    return np.round(np.asarray(x, np.float64), 3).tolist()
+def to_list(x, digits: int = 3) -> list:
+    return np.round(np.asarray(x, np.float64), digits).tolist()
 
 
 def _K(intrinsics) -> np.ndarray:
@@ -158,9 +158,9 @@ def write_mesh(meshes, i: int, image, obj_path, picture, given_K: bool) -> dict:
         "obj": str(obj_path),
         "frame": "camera (--K)" if given_K else "the nominal camera (no --K given)",
         "vertices": int(result.vertices.shape[1]),
-        "phenotype": to_list(result.phenotype[i]),
-        "pose_axis_angle_rad": to_list(result.pose[i]),
-        "root_mm": to_list(result.root[i]),
+        "phenotype": to_list(result.phenotype[i], 6),  # enough digits to rebuild the mesh
+        "pose_axis_angle_rad": to_list(result.pose[i], 6),
+        "root_mm": to_list(result.root[i], 3),
         "fit_error_mm": round(float(result.fit_error_mm[i]), 2),
     }
 

