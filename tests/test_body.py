@@ -309,3 +309,18 @@ def test_face_landmarks_follow_their_rules_and_picture(body, tmp_path):
     assert uv[0, 0] < uv[8, 0] < uv[16, 0] and uv[8, 1] > uv[57, 1] > uv[33, 1] > uv[27, 1]
     assert uv[36, 0] < uv[39, 0] < uv[42, 0] < uv[45, 0]  # eyes, image left to right
     assert uv[19, 1] < uv[37, 1] and uv[48, 0] < uv[51, 0] < uv[54, 0]
+
+
+def test_face_expressions_move_the_face_only(body):
+    """anny's expression units: jawOpen lowers the chin; nothing below the neck moves."""
+    names = build.body_data().expression_names
+    assert len(names) == model.NUM_EXPRESSIONS and "jawOpen" in names
+    ph = jnp.array(model.NEUTRAL_PHENOTYPE)
+    weights = jnp.zeros(model.NUM_EXPRESSIONS).at[names.index("jawOpen")].set(1.0)
+    still, open_ = model.rest(body, ph), model.rest(body, ph, weights)
+    chin = keypoints.FACE68[8]
+    assert float(still.vertices[chin, 2] - open_.vertices[chin, 2]) > 5.0
+    moved = np.linalg.norm(np.asarray(open_.vertices - still.vertices), axis=1)
+    neck = float(still.heads[body.bone("neck01"), 2])
+    assert moved[np.asarray(still.vertices[:, 2]) < neck - 50].max() < 1e-3
+    np.testing.assert_allclose(open_.heads, still.heads)  # the rig follows the shape alone
