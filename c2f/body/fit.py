@@ -27,13 +27,7 @@ import optax
 
 from c2f.body.init import initial_pose
 from c2f.body.keypoints import BODY_KEYPOINTS, keypoint_regressor
-from c2f.body.model import (
-    NEUTRAL_PHENOTYPE,
-    BodyModel,
-    axis_angle_to_matrix,
-    global_transforms,
-    rest,
-)
+from c2f.body.model import NEUTRAL_PHENOTYPE, BodyModel, axis_angle_to_matrix, pose, rest
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,24 +138,59 @@ def make_fitter(model: BodyModel, skeleton: str, config: FitConfig = FitConfig()
     """
     if skeleton not in BODY_KEYPOINTS:
         raise ValueError(f"fit: no body keypoints for {skeleton!r} (has {tuple(BODY_KEYPOINTS)})")
+    keypoints_of = _keypoint_fn(model, skeleton)
+    loss_fn = _loss_fn(keypoints_of, _moved_bones(model, skeleton), _hinges(model), config)
+    batched = jax.jit(jax.vmap(_solver(loss_fn, keypoints_of, config)))
+    init_fn = initial_pose(model, skeleton, _phenotype_logits(NEUTRAL_PHENOTYPE))
+
+    def fit_bucket(targets, valid, uv, K, use_2d):
+        init = jax.vmap(init_fn)(jnp.asarray(targets), jnp.asarray(valid))
+        return batched(jnp.asarray(targets), jnp.asarray(valid), jnp.asarray(uv),
+                       jnp.asarray(K), jnp.asarray(use_2d), init)  # fmt: skip
+
+    def fit(targets, valid, joints_2d=None, K=None) -> FitResult:
+        targets = np.asarray(targets, np.float32)
+        n = len(targets)
+        use_2d = np.full(n, float(joints_2d is not None and K is not None), np.float32)
+        uv = np.zeros((n, targets.shape[1], 2)) if joints_2d is None else joints_2d
+        K = np.tile(np.eye(3), (n, 1, 1)) if K is None else np.broadcast_to(K, (n, 3, 3))
+        arrays = [targets, np.asarray(valid, np.float32), np.asarray(uv, np.float32),
+                  np.asarray(K, np.float32), use_2d]  # fmt: skip
+        parts = []
+        for s in range(0, n, BUCKETS[-1]):  # padded to a bucket: one compilation each
+            chunk = [a[s : s + BUCKETS[-1]] for a in arrays]
+            m = len(chunk[0])
+            size = next(b for b in BUCKETS if b >= m)
+            chunk = [np.concatenate([a, np.repeat(a[-1:], size - m, 0)]) for a in chunk]
+            parts.append([np.asarray(x)[:m] for x in fit_bucket(*chunk)])
+        return FitResult(*(np.concatenate(p) for p in zip(*parts)))
+
+    return fit
+
+
+def _keypoint_fn(model: BodyModel, skeleton: str):
+    """``params -> (keypoints [J, 3], phenotype [6])``.
+
+    The model posed on the few vertices the keypoint set reads, by the same ``pose`` as every
+    caller's.
+    """
     H, T, (vrow, vid, vw) = keypoint_regressor(model, skeleton)
     points = _points_model(model, vid)
     H, T = jnp.asarray(H), jnp.asarray(T)
-    moved = jnp.asarray(_moved_bones(model, skeleton))
-    hinge_idx, hinge_axis = _hinges(model)
-    parents = model.parents
 
     def keypoints_of(params):
         ph = _phenotype(params["shape"])
-        r = rest(points, ph)
-        R, t = global_transforms(parents, axis_angle_to_matrix(params["pose"]), r.heads)
-        A = jnp.concatenate([R.reshape(-1, 9), t - jnp.einsum("bij,bj->bi", R, r.heads)], 1)
-        M = points.weights @ A
-        verts = jnp.einsum("vij,vj->vi", M[:, :9].reshape(-1, 3, 3), r.vertices) + M[:, 9:]
-        tails = jnp.einsum("bij,bj->bi", R, r.tails - r.heads) + t
-        kp = H @ t + T @ tails
-        kp = kp.at[vrow].add(vw[:, None] * verts) if len(vid) else kp
-        return kp - r.heads[0] + params["root"], ph
+        p = pose(points, ph, axis_angle_to_matrix(params["pose"]), params["root"])
+        kp = H @ p.heads + T @ p.tails
+        return (kp.at[vrow].add(vw[:, None] * p.vertices) if len(vid) else kp), ph
+
+    return keypoints_of
+
+
+def _loss_fn(keypoints_of, moved, hinges, config: FitConfig):
+    """The fit's loss of one person (the module docstring's terms)."""
+    moved = jnp.asarray(moved)
+    hinge_idx, hinge_axis = hinges
 
     def loss_fn(params, target, valid, uv, K, use_2d):
         kp, ph = keypoints_of(params)
@@ -171,9 +200,8 @@ def make_fitter(model: BodyModel, skeleton: str, config: FitConfig = FitConfig()
         px = proj[:, :2] / jnp.maximum(proj[:, 2:], 1.0)
         e2 = jnp.sum(valid * jnp.sum((px - uv) ** 2, -1)) / n
         aa = params["pose"][1:]
-        pose = jnp.sum(moved[1:, None] * aa**2) + config.w_still / config.w_pose * jnp.sum(
-            (1 - moved[1:, None]) * aa**2
-        )
+        still = config.w_still / config.w_pose
+        prior = jnp.sum(moved[1:, None] * aa**2) + still * jnp.sum((1 - moved[1:, None]) * aa**2)
         # knees and elbows bend about their hinge, one way: the rest of their rotation and a
         # bend the wrong way are penalised
         h = params["pose"][hinge_idx]
@@ -181,9 +209,14 @@ def make_fitter(model: BodyModel, skeleton: str, config: FitConfig = FitConfig()
         back = jnp.sum(jnp.minimum(along, 0.0) ** 2)
         sideways = jnp.sum((h - along[:, None] * hinge_axis) ** 2)
         shape = jnp.sum((ph - jnp.asarray(NEUTRAL_PHENOTYPE)) ** 2)
-        return (config.w_3d * e3 + use_2d * config.w_2d * e2 + config.w_pose * pose
+        return (config.w_3d * e3 + use_2d * config.w_2d * e2 + config.w_pose * prior
                 + config.w_hinge * (back + sideways) + config.w_shape * shape)  # fmt: skip
 
+    return loss_fn
+
+
+def _solver(loss_fn, keypoints_of, config: FitConfig):
+    """One person's fit: ``config.steps`` Adam steps in one ``lax.scan`` from ``init``."""
     opt = optax.adam(config.learning_rate)
     scale = {"shape": 1.0, "pose": 1.0, "root": 100.0}  # the root moves in mm
 
@@ -199,29 +232,4 @@ def make_fitter(model: BodyModel, skeleton: str, config: FitConfig = FitConfig()
         kp, ph = keypoints_of(params)
         return ph, params["pose"], params["root"], kp, losses[-1]
 
-    batched = jax.jit(jax.vmap(fit_one))
-    init_fn = initial_pose(model, skeleton, _phenotype_logits(NEUTRAL_PHENOTYPE))
-
-    def fit_bucket(targets, valid, uv, K, use_2d):
-        init = jax.vmap(init_fn)(jnp.asarray(targets), jnp.asarray(valid))
-        return batched(jnp.asarray(targets), jnp.asarray(valid), jnp.asarray(uv),
-                       jnp.asarray(K), jnp.asarray(use_2d), init)  # fmt: skip
-
-    def fit(targets, valid, joints_2d=None, K=None) -> FitResult:
-        targets = np.asarray(targets, np.float32)
-        n = len(targets)
-        valid = np.asarray(valid, np.float32)
-        use_2d = np.full(n, float(joints_2d is not None and K is not None), np.float32)
-        uv = np.zeros((n, targets.shape[1], 2)) if joints_2d is None else joints_2d
-        K = np.tile(np.eye(3), (n, 1, 1)) if K is None else np.broadcast_to(K, (n, 3, 3))
-        arrays = [targets, valid, np.asarray(uv, np.float32), np.asarray(K, np.float32), use_2d]
-        parts = []
-        for s in range(0, n, BUCKETS[-1]):  # padded to a bucket: one compilation each
-            chunk = [a[s : s + BUCKETS[-1]] for a in arrays]
-            m = len(chunk[0])
-            size = next(b for b in BUCKETS if b >= m)
-            chunk = [np.concatenate([a, np.repeat(a[-1:], size - m, 0)]) for a in chunk]
-            parts.append([np.asarray(x)[:m] for x in fit_bucket(*chunk)])
-        return FitResult(*(np.concatenate(p) for p in zip(*parts)))
-
-    return fit
+    return fit_one
