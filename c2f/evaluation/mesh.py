@@ -14,11 +14,15 @@ Vertices: the 1,229 of the decimated topology, spread over the skin (the full me
 face and hands would weigh more than their share).
 """
 
+import sys
+
 import h5py
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from c2f.body.assets import AssetError
+from c2f.body.build import check_available
 from c2f.body.fit import make_fitter
 from c2f.body.keypoints import BODY_KEYPOINTS
 from c2f.body.model import BodyModel, axis_angle_to_matrix, pose
@@ -91,6 +95,11 @@ def evaluation_rows(result: dict, path, skeleton: Skeleton, action_names) -> dic
     file stores no bodies or the skeleton has no body keypoints.
     """
     if skeleton.name not in BODY_KEYPOINTS or not has_body(path):
+        return {}
+    try:
+        check_available()
+    except AssetError as e:  # the table without the mesh rows, rather than no table
+        print(f"note: no MPVPE rows: {e}", file=sys.stderr)
         return {}
     full, coarse = BodyModel.load("full"), BodyModel.load("coarse")
     fit = make_fitter(full, skeleton.name)

@@ -26,7 +26,7 @@ import av
 import numpy as np
 from tqdm import tqdm
 
-from c2f.body.build import body_data
+from c2f.body.build import body_data, check_available
 from c2f.body.model import BodyModel
 from c2f.data.schema import BODY_FIELDS
 from c2f.evaluation import mesh as mesh_metrics
@@ -287,6 +287,8 @@ def main(argv=None) -> int:
                     truth.update({k: z[k] for k in BODY_FIELDS if k in z.files})
             except (OSError, ValueError, KeyError) as e:
                 raise ValueError(f"--truth: {args.truth}: not a clip's ground truth ({e})") from e
+        if args.mesh:
+            check_available()  # the body model's files, before any frame is predicted
         predictor = Predictor.from_checkpoint(args.workdir, which="best" if args.best else "last")
         want = K if K is not None or not args.mesh else "nominal"
         joints, stopped = predict(predictor, args.input, args.every, args.batch, boxes, want)

