@@ -15,12 +15,13 @@ import numpy as np
 from c2f.body.keypoints import keypoint_regressor
 from c2f.body.model import NEUTRAL_PHENOTYPE, BodyModel, rest
 
-# Per keypoint set: the torso joints the root's turn is fitted to, and the limb segments as
-# (first bone, parent keypoint, child keypoint).
+# Per keypoint set: the torso joints the root's turn is fitted to (those with ground truth
+# count: a crop of one hand turns the body by that hand), and the limb segments as (first
+# bone, parent keypoint, child keypoint).
 TORSO = {
     "h36m17": (0, 1, 4, 7, 8, 11, 14),
     "hand21": (20, 3, 7, 11, 15, 19),
-    "interhand42": (20, 3, 7, 11, 15, 19),
+    "interhand42": (20, 3, 7, 11, 15, 19, 41, 24, 28, 32, 36, 40),  # weighted by validity
 }
 SEGMENTS = {
     "h36m17": (("upperleg01.R", 1, 2), ("lowerleg01.R", 2, 3), ("upperleg01.L", 4, 5),

@@ -5,7 +5,8 @@ predicted joints (:mod:`c2f.body.fit`, the Predictor's fit) and compared with th
 rebuilt from the stored parameters:
 
 * MPVPE: mean per-vertex position error (mm) after root alignment: each mesh minus its own root
-  joint (the prediction's predicted root, the truth's true root), as MPJPE aligns joints;
+  point (the prediction's predicted one, the truth's true one), as MPJPE aligns joints; for a
+  hand set, each hand's vertices aligned at its wrist, over the hands with ground truth;
 * PA-MPVPE: the same after a similarity Procrustes of the predicted vertices onto the true;
 * MPVPE, fit to true joints: the fit's floor (the same fit on the true joints), so that a table
   says how much of the error is the keypoints' and how much the fit's.
@@ -77,6 +78,47 @@ def fitted_meshes(fit, model: BodyModel, joints, valid) -> np.ndarray:
     return meshes(model, r.phenotype, r.pose, r.root)
 
 
+def mesh_parts(model: BodyModel, skeleton: Skeleton) -> list[tuple]:
+    """Per part of a keypoint set: ``(its joints, its alignment joints, its vertices)``.
+
+    A part whose root keypoint is a wrist (the hand sets) is measured on the vertices that its
+    hand's bones move most, aligned at that wrist, as hand meshes are; any other part on the
+    whole body, aligned as its joints are (Human3.6M's pelvis, H3WB's mid-hips).
+    """
+    rows = BODY_KEYPOINTS[skeleton.name]
+    dominant = np.asarray(model.weights).argmax(1)
+    out = []
+    for part, root, align in zip(skeleton.parts, skeleton.roots, skeleton.alignment):
+        bones = {what for kind, what, _ in rows[root] if kind == "head"}
+        wrist = next((b for b in bones if b.startswith("wrist.")), None)
+        if wrist is None:
+            vertices = np.arange(len(dominant))
+        else:
+            under = {model.bone(wrist)}
+            for b, p in enumerate(model.parents):  # parents come before children
+                if p in under:
+                    under.add(b)
+            vertices = np.flatnonzero(np.isin(dominant, sorted(under)))
+        out.append((np.array(part), np.array(align), vertices))
+    return out
+
+
+def part_errors(pred_v, gt_v, pred_joints, gt_joints, valid, parts):
+    """([N] MPVPE, [N] PA-MPVPE), mm: the mean over each sample's parts with all joints valid."""
+    e = np.zeros(len(pred_v))
+    pa = np.zeros(len(pred_v))
+    count = np.zeros(len(pred_v))
+    for joints, align, vertices in parts:
+        ok = np.asarray(valid)[:, joints].all(1)
+        at_pred, at_true = pred_joints[:, align].mean(1), gt_joints[:, align].mean(1)
+        ep, pp = vertex_errors(pred_v[:, vertices], gt_v[:, vertices], at_pred, at_true)
+        e += np.where(ok, ep, 0.0)
+        pa += np.where(ok, pp, 0.0)
+        count += ok
+    count = np.maximum(count, 1)  # a sample with no valid part counts 0 (none here: 3D files)
+    return e / count, pa / count
+
+
 def vertex_errors(pred_v, gt_v, pred_root, gt_root) -> tuple[np.ndarray, np.ndarray]:
     """([N] MPVPE, [N] PA-MPVPE), mm: root-aligned, and after a similarity Procrustes."""
     a = pred_v - pred_root[:, None]
@@ -103,15 +145,16 @@ def evaluation_rows(result: dict, path, skeleton: Skeleton, action_names) -> dic
         return {}
     full, coarse = BodyModel.load("full"), BodyModel.load("coarse")
     fit = make_fitter(full, skeleton.name)
-    root = skeleton.root
+    parts = mesh_parts(coarse, skeleton)
     valid = np.asarray(result["valid_3d"], np.float32)
     truth = true_meshes(path, result["index"], coarse)
     names = [action_names[int(a)] for a in result["action"]]
+    gt_joints = np.asarray(result["joints_cam"], np.float32)
     rows = {}
-    for label, joints in (("", result["joints_mm"]), ("true", result["joints_cam"])):
+    for label, joints in (("", result["joints_mm"]), ("true", gt_joints)):
         joints = np.asarray(joints, np.float32)
         fitted = fitted_meshes(fit, coarse, joints, valid)
-        e, pa = vertex_errors(fitted, truth, joints[:, root], result["joints_cam"][:, root])
+        e, pa = part_errors(fitted, truth, joints, gt_joints, valid, parts)
         if label == "true":
             rows[ROWS[2]] = metrics.per_action(e, names)
         else:

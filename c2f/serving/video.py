@@ -185,17 +185,18 @@ def write_video(path, out, joints: dict, fps: float, skeleton, meshes=None) -> N
 def mesh_errors(meshes: dict, truth: dict, frames, joints_cam_pred, skeleton) -> dict:
     """MPVPE and PA-MPVPE (mm) of the fitted meshes against a clip's true bodies.
 
-    On the decimated topology's vertices, each mesh aligned at its own root joint, as
-    ``c2f eval``'s rows (:mod:`c2f.evaluation.mesh`).
+    On the decimated topology's vertices, aligned as ``c2f eval``'s rows align them
+    (:mod:`c2f.evaluation.mesh`).
     """
     coarse = BodyModel.load("coarse")
     gt = mesh_metrics.meshes(coarse, *(np.asarray(truth[k])[frames] for k in
                                        ("body_shape", "body_pose", "body_root",
                                         "body_expression")))  # fmt: skip
     pred = meshes["vertices"][:, body_data().coarse_vertices]
-    root = skeleton.root
-    gt_root = np.asarray(truth["joints_cam"])[frames][:, root]
-    e, pa = mesh_metrics.vertex_errors(pred, gt, joints_cam_pred[:, root], gt_root)
+    gt_joints = np.asarray(truth["joints_cam"])[frames]
+    valid = np.ones(gt_joints.shape[:2])
+    parts = mesh_metrics.mesh_parts(coarse, skeleton)
+    e, pa = mesh_metrics.part_errors(pred, gt, joints_cam_pred, gt_joints, valid, parts)
     return {"mpvpe_mm": float(e.mean()), "pa_mpvpe_mm": float(pa.mean())}
 
 
