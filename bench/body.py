@@ -4,7 +4,9 @@ Measures, in one run on this machine (medians of interleaved repeats):
   * the mesh fit (c2f.body.fit, the Predictor's ``fit_mesh``): seconds per person for a batch
     of 1, 64 and 256 people (one compilation each, excluded);
   * posing the full mesh (17,346 vertices) and the decimated one (1,229), per body, batched;
-  * the fit's floor on Human3.6M-shaped bodies: MPVPE of the fit to true joints, 64 bodies.
+  * the fit's floor on Human3.6M-shaped bodies: MPVPE of the fit to true joints, 64 bodies;
+    and per keypoint set (h36m17, coco_wholebody133, interhand42) on 60 samples of a small
+    synthetic split of S9, measured as ``c2f eval``'s mesh rows measure (c2f.evaluation.mesh).
 Writes ``DIR/body.json``.
 """
 
@@ -14,6 +16,7 @@ import pathlib
 import statistics
 import time
 
+import h5py
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -21,9 +24,17 @@ from scipy.spatial.transform import Rotation
 
 from c2f.body.fit import make_fitter
 from c2f.body.model import BodyModel, pose
-from c2f.evaluation.mesh import meshes, vertex_errors
+from c2f.evaluation.mesh import (
+    fitted_meshes,
+    mesh_parts,
+    meshes,
+    part_errors,
+    true_meshes,
+    vertex_errors,
+)
+from c2f.skeleton import SKELETONS
 from data_prep.synthetic import motion
-from data_prep.synthetic.generate import _scene
+from data_prep.synthetic.generate import _scene, write_split
 
 
 def _people(n: int):
@@ -88,6 +99,20 @@ def main(argv=None) -> None:
         float(pa.mean()),
     )
     print(f"fit to true joints (64 bodies): MPVPE {e.mean():.1f} mm, PA-MPVPE {pa.mean():.1f} mm")
+    for name in ("h36m17", "coco_wholebody133", "interhand42"):
+        path = args.out / f"floor_{name}.h5"
+        args.out.mkdir(parents=True, exist_ok=True)
+        write_split(path, ["S9"], poses=1, crop_res=32, seed=0, workers=1, args={},
+                    body="anny", skeleton=name)  # fmt: skip
+        with h5py.File(path, "r") as f:
+            idx = np.linspace(0, len(f["image"]) - 1, 60).astype(int)
+            joints, valid = f["joints_cam"][idx], f["valid_3d"][idx]
+        truth = true_meshes(path, idx, coarse)
+        fitted = fitted_meshes(make_fitter(full, name), coarse, joints, valid)
+        parts = mesh_parts(coarse, SKELETONS[name])
+        e, pa = part_errors(fitted, truth, joints, joints, valid, parts)
+        results[f"fit_floor_{name}_mpvpe_mm"] = float(e.mean())
+        print(f"fit floor, {name} (60 samples): MPVPE {e.mean():.1f} mm, PA-MPVPE {pa.mean():.1f}")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "body.json").write_text(json.dumps(results, indent=1))
 

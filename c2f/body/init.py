@@ -19,11 +19,16 @@ from c2f.body.model import NEUTRAL_PHENOTYPE, BodyModel, rest
 # count: a crop of one hand turns the body by that hand), and the limb segments as (first
 # bone, parent keypoint, child keypoint).
 TORSO = {
+    "coco_wholebody133": (5, 6, 11, 12),  # shoulders and hips
     "h36m17": (0, 1, 4, 7, 8, 11, 14),
     "hand21": (20, 3, 7, 11, 15, 19),
     "interhand42": (20, 3, 7, 11, 15, 19, 41, 24, 28, 32, 36, 40),  # weighted by validity
 }
 SEGMENTS = {
+    "coco_wholebody133": (("upperleg01.L", 11, 13), ("lowerleg01.L", 13, 15),
+                          ("upperleg01.R", 12, 14), ("lowerleg01.R", 14, 16),
+                          ("upperarm01.L", 5, 7), ("lowerarm01.L", 7, 9),
+                          ("upperarm01.R", 6, 8), ("lowerarm01.R", 8, 10)),
     "h36m17": (("upperleg01.R", 1, 2), ("lowerleg01.R", 2, 3), ("upperleg01.L", 4, 5),
                ("lowerleg01.L", 5, 6), ("upperarm01.L", 11, 12), ("lowerarm01.L", 12, 13),
                ("upperarm01.R", 14, 15), ("lowerarm01.R", 15, 16)),
