@@ -106,6 +106,11 @@ def test_predict_mesh(body_run, body_data, tmp_path):
                        jnp.asarray(mesh["root_mm"])).vertices  # fmt: skip
         np.testing.assert_allclose(v, rebuilt, atol=0.5)
         assert mesh["frame"].startswith("the nominal camera")
+        # in front of the camera, and inside the image when projected by that camera
+        assert (v[:, 2] > 0).all()
+        f, c = 1.145 * 96, (96 - 1) / 2  # the nominal camera of a 96 px image
+        uv = f * v[:, :2] / v[:, 2:] + c
+        assert ((uv >= -0.5) & (uv <= 95.5)).all()
         assert (out / f"{image.stem}_mesh.jpg").is_file()
         assert np.isfinite(mesh["fit_error_mm"])
 
