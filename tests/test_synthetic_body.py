@@ -129,3 +129,26 @@ def test_keypoint_sets_as_data(tmp_path, skeleton):
     else:
         assert n == 30 * 4 and (valid == 1).all()
         assert ((uv > -2) & (uv < 66)).all()
+
+
+def test_files_from_before_face_expressions_still_read(body_split, tmp_path):
+    """A body file without body_expression (written before it existed) opens and rebuilds."""
+    import json
+    import shutil
+
+    import h5py
+
+    from c2f.evaluation import mesh
+
+    old = tmp_path / "old.h5"
+    shutil.copy(body_split, old)
+    with h5py.File(old, "r+") as f:
+        del f["body_expression"]
+        info = json.loads(f.attrs["body_model"])
+        del info["expressions"]
+        f.attrs["body_model"] = json.dumps(info)
+    with open_dataset(old) as f:
+        n = len(f["image"])
+    assert mesh.has_body(old)
+    coarse = body_model.BodyModel.load("coarse")
+    assert mesh.true_meshes(old, np.arange(n)[:3], coarse).shape == (3, 1229, 3)

@@ -15,6 +15,7 @@ import importlib
 import sys
 
 from c2f import __version__
+from c2f.cli import compile_cache
 
 VERBS = {
     "train": ("c2f.cli.train", "train a recipe into a workdir (resumes; --set overrides)"),
@@ -37,7 +38,11 @@ def table_lines(table: dict) -> str:
 
 
 def dispatch(table: dict, name: str, rest: list, prog: str) -> int:
-    """Import ``table[name]``'s module and run its ``main(rest)`` as ``prog`` (argparse's)."""
+    """Import ``table[name]``'s module and run its ``main(rest)`` as ``prog`` (argparse's).
+
+    Every verb runs with the persistent compilation cache (:mod:`c2f.cli.compile_cache`).
+    """
+    compile_cache.enable()
     module = importlib.import_module(table[name][0])
     saved, sys.argv = sys.argv, [prog, *rest]
     try:

@@ -54,6 +54,17 @@ BODY_FIELDS: dict[str, tuple[str, tuple]] = {
     "body_expression": ("float32", ("E",)),  # face expression weights, 0..1
 }
 BODY_ATTR = "body_model"  # JSON: {"model": "anny", "version", "bones", "expressions", ...}
+BODY_REQUIRED = ("body_shape", "body_pose", "body_root")  # body_expression: where "expressions"
+
+
+def body_fields(info: dict) -> tuple[str, ...]:
+    """The body fields a file with body model ``info`` holds.
+
+    Files written before face expressions (2026-12-04) have no ``body_expression``.
+    """
+    return BODY_REQUIRED + (("body_expression",) if info.get("expressions") else ())
+
+
 REQUIRED_ATTRS = (
     "schema_version",
     "joint_names",
@@ -181,7 +192,10 @@ class DatasetWriter:
     @property
     def fields(self) -> dict:
         """The fields this file holds: the schema's, and the body's when it has a body model."""
-        return {**FIELDS, **BODY_FIELDS} if self.bones else FIELDS
+        if not self.bones:
+            return FIELDS
+        body = {"bones": self.bones, "expressions": self.expressions}
+        return {**FIELDS, **{k: BODY_FIELDS[k] for k in body_fields(body)}}
 
     def append(self, batch: dict) -> None:
         """Append samples: a dict of every field with a leading sample axis of equal length.
@@ -325,7 +339,7 @@ def open_dataset(path) -> h5py.File:
                     f"{path}: field {name!r} has {f[name].shape[0]} samples, not {n}"
                 )
         body = body_model_of(f, path)
-        for name in BODY_FIELDS if body else ():
+        for name in body_fields(body) if body else ():
             shape = field_shape(name, skeleton.num_joints, int(body["bones"]),
                                 int(body.get("expressions", 0)))  # fmt: skip
             if name not in f or f[name].shape != (n, *shape):

@@ -27,7 +27,7 @@ from c2f.body.build import check_available
 from c2f.body.fit import make_fitter
 from c2f.body.keypoints import BODY_KEYPOINTS
 from c2f.body.model import BodyModel, axis_angle_to_matrix, pose
-from c2f.data.schema import BODY_FIELDS, body_model_of
+from c2f.data.schema import BODY_FIELDS, BODY_REQUIRED, body_model_of
 from c2f.evaluation import metrics
 from c2f.skeleton import Skeleton
 
@@ -40,7 +40,7 @@ _pose_batch = jax.jit(jax.vmap(pose, in_axes=(None, 0, 0, 0, 0)))
 def has_body(path) -> bool:
     """Whether a dataset file stores body parameters."""
     with h5py.File(path, "r") as f:
-        return body_model_of(f, path) is not None and all(k in f for k in BODY_FIELDS)
+        return body_model_of(f, path) is not None and all(k in f for k in BODY_REQUIRED)
 
 
 def meshes(model: BodyModel, shape, pose_aa, root, expression=None) -> np.ndarray:
@@ -65,11 +65,11 @@ def true_meshes(path, indices, model: BodyModel) -> np.ndarray:
     """The stored bodies of samples ``indices`` of a file, camera frame, [N, V, 3] mm."""
     order = np.argsort(indices)
     with h5py.File(path, "r") as f:
-        fields = {k: f[k][np.asarray(indices)[order]] for k in BODY_FIELDS}
+        fields = {k: f[k][np.asarray(indices)[order]] for k in BODY_FIELDS if k in f}
     back = np.empty_like(order)
     back[order] = np.arange(len(order))
-    return meshes(model, *(fields[k][back] for k in ("body_shape", "body_pose", "body_root",
-                                                     "body_expression")))  # fmt: skip
+    face = fields["body_expression"][back] if "body_expression" in fields else None
+    return meshes(model, *(fields[k][back] for k in BODY_REQUIRED), face)
 
 
 def fitted_meshes(fit, model: BodyModel, joints, valid) -> np.ndarray:

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from c2f.body.build import body_data, check_available
 from c2f.body.model import BodyModel
-from c2f.data.schema import BODY_FIELDS
+from c2f.data.schema import BODY_FIELDS, BODY_REQUIRED
 from c2f.evaluation import mesh as mesh_metrics
 from c2f.evaluation import metrics, temporal
 from c2f.evaluation.filters import FILTERS, smooth_runs
@@ -189,9 +189,9 @@ def mesh_errors(meshes: dict, truth: dict, frames, joints_cam_pred, skeleton) ->
     (:mod:`c2f.evaluation.mesh`).
     """
     coarse = BodyModel.load("coarse")
-    gt = mesh_metrics.meshes(coarse, *(np.asarray(truth[k])[frames] for k in
-                                       ("body_shape", "body_pose", "body_root",
-                                        "body_expression")))  # fmt: skip
+    face = np.asarray(truth["body_expression"])[frames] if "body_expression" in truth else None
+    gt = mesh_metrics.meshes(coarse, *(np.asarray(truth[k])[frames] for k in BODY_REQUIRED),
+                             face)  # fmt: skip
     pred = meshes["vertices"][:, body_data().coarse_vertices]
     gt_joints = np.asarray(truth["joints_cam"])[frames]
     valid = np.ones(gt_joints.shape[:2])
@@ -317,7 +317,7 @@ def main(argv=None) -> int:
         except ValueError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
-        if meshes is not None and all(k in truth for k in BODY_FIELDS):
+        if meshes is not None and all(k in truth for k in BODY_REQUIRED):
             errors["filtered"].update(
                 mesh_errors(
                     meshes, truth, joints["frame"], joints["joints_3d_camera"], predictor.skeleton
