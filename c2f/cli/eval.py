@@ -33,7 +33,7 @@ from c2f.sharding import make_mesh
 from c2f.volume import DECODES
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--workdir", required=True)
     p.add_argument("--checkpoint", type=int, help="step to evaluate (default: the latest)")
@@ -68,6 +68,11 @@ def main(argv=None) -> int:
         p.error("--every must be >= 1")
     if args.vis < 0 or (args.workers is not None and args.workers < 0):
         p.error("--vis and --workers must be >= 0")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
 
     try:
         which = "best" if args.best else "last"
