@@ -20,8 +20,11 @@ Measures in ONE run, contenders interleaved round by round (:mod:`bench.harness`
 * the Predictor's per-call host overhead, on a paper-shaped model 64 channels narrow enough
   that its compute is negligible: the call's median minus its jitted function's median.
 
-FLOPs come from XLA's cost analysis of each compiled function (the twin does the same work, so
-its GFLOP/s use the same count); peak memory from XLA's memory analysis. On a GPU, bf16 rows
+FLOPs are counted from the network's own layer shapes (``c2f.model.summary.model_flops``: every
+convolution's taps, a training step as 3 passes), the same count on every backend and for the
+twin, which does the same work (XLA's GPU cost analysis leaves out cuDNN's convolutions; on the
+CPU XLA's count is within 1 % of it: tests/test_flops.py); peak memory from XLA's memory
+analysis. On a GPU, bf16 rows
 and the model FLOPs utilisation against the chip's bf16 peak are added. Writes
 ``OUT/bench.json`` and ``OUT/bench.md``. torch is benchmark-only: ``pip install torch==2.13.0``.
 """
