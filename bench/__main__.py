@@ -24,7 +24,9 @@ FLOPs are counted from the network's own layer shapes (``c2f.model.summary.model
 convolution's taps, a training step as 3 passes), the same count on every backend and for the
 twin, which does the same work (XLA's GPU cost analysis leaves out cuDNN's convolutions; on the
 CPU XLA's count is within 1 % of it: tests/test_flops.py); peak memory from XLA's memory
-analysis. On a GPU, bf16 rows
+analysis. The twin and its inputs are placed on c2f's device (``bench.models.twin_device``: a
+GPU run without torch's CUDA is refused); on a GPU the twin adds channels_last rows under
+bfloat16 autocast and their ``torch.compile``. On a GPU, bf16 rows
 and the model FLOPs utilisation against the chip's bf16 peak are added. Writes
 ``OUT/bench.json`` and ``OUT/bench.md``. torch is benchmark-only: ``pip install torch==2.13.0``.
 """

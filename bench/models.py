@@ -145,23 +145,54 @@ def twin_check(config, batch: int = 1) -> dict:
     return {"design": cfg.design, "max_abs_diff": diff, "max_abs_volume": scale}
 
 
-def torch_inference(config: str, batch: int, compile_: bool) -> dict:
-    """Contenders (name -> call) for the twin in eval mode: eager, channels_last, torch.compile."""
+def twin_device(jax_backend: str, cuda_available: bool) -> str:
+    """Where the twin runs: on the GPU when c2f does (and torch has CUDA), else on the CPU.
+
+    A comparison across devices would time different hardware: on a GPU without torch's CUDA
+    the twin's rows are refused rather than run on the host.
+    """
+    if jax_backend == "gpu":
+        if not cuda_available:
+            raise RuntimeError("c2f runs on the GPU but torch has no CUDA: install a CUDA "
+                               "build of torch, or --sections without the twin's rows")  # fmt: skip
+        return "cuda"
+    return "cpu"
+
+
+def _torch_device():
     import torch  # optional (the PyTorch twins): imported by the rows that compare with it
 
+    return torch.device(twin_device(jax.default_backend(), torch.cuda.is_available()))
+
+
+def torch_inference(config: str, batch: int, compile_: bool) -> dict:
+    """Contenders (name -> call) for the twin in eval mode, on c2f's device.
+
+    Eager float32, channels_last, ``torch.compile`` of that; on a GPU also channels_last under
+    bfloat16 autocast and its ``torch.compile`` (compared with c2f's bf16 rows).
+    """
+    import torch  # optional (the PyTorch twins): imported by the rows that compare with it
+
+    device = _torch_device()
     model_cfg = load(config).model
     twin, tcfg = _twin(model_cfg)
     res = tcfg.in_res
-    x = torch.randn(batch, 3, res, res)
+    x = torch.randn(batch, 3, res, res).to(device)
     x_cl = x.contiguous(memory_format=torch.channels_last)
-    cl = twin.build(tcfg).eval().to(memory_format=torch.channels_last)
-    nets = {"torch eager": (twin.build(tcfg).eval(), x), "torch channels_last": (cl, x_cl)}
+    cl = twin.build(tcfg).eval().to(device).to(memory_format=torch.channels_last)
+    nets = {"torch eager": (twin.build(tcfg).eval().to(device), x, False),
+            "torch channels_last": (cl, x_cl, False)}  # fmt: skip
     if compile_:
-        nets["torch.compile"] = (torch.compile(cl), x_cl)
+        nets["torch.compile"] = (torch.compile(cl), x_cl, False)
+    if device.type == "cuda":
+        nets["torch channels_last bf16"] = (cl, x_cl, True)
+        if compile_:
+            nets["torch.compile bf16"] = (torch.compile(cl), x_cl, True)
 
-    def runner(net, inp):
+    def runner(net, inp, bf16):
         def call():
-            with torch.inference_mode():
+            with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16,
+                                                        enabled=bf16):  # fmt: skip
                 net(inp)[-1].sum().item()  # .item() waits for the result
 
         return call
@@ -178,23 +209,25 @@ def torch_train_step(config: str, batch: int, compile_: bool) -> dict:
     """
     import torch  # optional (the PyTorch twins): imported by the rows that compare with it
 
+    device = _torch_device()
     cfg = load(config)
     twin, tcfg = _twin(cfg.model)
     data = _random_batch(cfg.model, batch)
-    images = torch.from_numpy(data["image"]).permute(0, 3, 1, 2).float().div(255)
-    coords = torch.from_numpy(data["coords"])
+    images = torch.from_numpy(data["image"]).permute(0, 3, 1, 2).float().div(255).to(device)
+    coords = torch.from_numpy(data["coords"]).to(device)
     finest = tcfg.depths[-1]
 
     def soft_argmax(h, depth):  # [B, J * D, H, W] -> [B, J, 3] (x, y, z) voxels
         b, _, hh, ww = h.shape
         p = torch.softmax(h.reshape(b, tcfg.joints, -1), -1).reshape(b, tcfg.joints, depth, hh, ww)
-        ax = [torch.arange(n, dtype=p.dtype) for n in (ww, hh, depth)]
+        ax = [torch.arange(n, dtype=p.dtype, device=device) for n in (ww, hh, depth)]
         return torch.stack([(p.sum((2, 3)) * ax[0]).sum(-1), (p.sum((2, 4)) * ax[1]).sum(-1),
                             (p.sum((3, 4)) * ax[2]).sum(-1)], -1)  # fmt: skip
 
     mse = cfg.loss.mse_weight > 0
     res = tcfg.out_res
-    dense = [torch.rand(batch, tcfg.joints * d, res, res) * 0.01 for d in tcfg.depths]
+    dense = [torch.rand(batch, tcfg.joints * d, res, res, device=device) * 0.01
+             for d in tcfg.depths]  # fmt: skip
 
     def loss_fn(net, x):
         total = 0.0
@@ -205,7 +238,7 @@ def torch_train_step(config: str, batch: int, compile_: bool) -> dict:
         for h, depth in zip(net(x), tcfg.depths):
             target = coords.clone()
             target[..., 2] = (coords[..., 2] + 0.5) * depth / finest - 0.5
-            unit = torch.tensor([1.0, 1.0, finest / depth])
+            unit = torch.tensor([1.0, 1.0, finest / depth], device=device)
             total = total + ((soft_argmax(h, depth) - target).abs() * unit).mean()
         return total
 
@@ -214,7 +247,7 @@ def torch_train_step(config: str, batch: int, compile_: bool) -> dict:
     if compile_:
         variants.append(("torch.compile", True, True))
     for name, channels_last, compiled in variants:
-        net = twin.build(tcfg).train()
+        net = twin.build(tcfg).train().to(device)
         x = images
         if channels_last:
             net = net.to(memory_format=torch.channels_last)

@@ -1,5 +1,7 @@
 import time
 
+import pytest
+
 from bench.harness import Contender, interleave
 
 
@@ -29,3 +31,15 @@ def test_interleave_order_medians_and_ratios():
     assert ours["vs_fastest_torch"] > 1.0 and theirs["vs_fastest_torch"] == 1.0
     assert ours["gflops_per_s"] == 1e6 / ours["median_s"] / 1e9
     assert ours["items_per_s"] == 2 / ours["median_s"]
+
+
+def test_the_twin_runs_where_c2f_runs():
+    """The PyTorch twin is placed on c2f's device: the CPU here, CUDA beside a GPU, and a GPU
+    run without torch's CUDA is refused rather than timed on the host."""
+    from bench.models import twin_device
+
+    assert twin_device("cpu", cuda_available=False) == "cpu"
+    assert twin_device("cpu", cuda_available=True) == "cpu"
+    assert twin_device("gpu", cuda_available=True) == "cuda"
+    with pytest.raises(RuntimeError, match="torch has no CUDA"):
+        twin_device("gpu", cuda_available=False)
