@@ -34,12 +34,12 @@ from c2f.evaluation.mesh import (
 )
 from c2f.skeleton import SKELETONS
 from data_prep.synthetic import motion
-from data_prep.synthetic.generate import _scene, write_split
+from data_prep.synthetic.generate import body_scene, write_split
 
 
 def _people(n: int):
     """N true bodies of the synthetic default: (keypoints [n, 17, 3], coarse vertices)."""
-    scene = _scene()
+    scene = body_scene()
     kps, params = [], []
     actions = ("Walking", "Sitting", "Greeting", "Purchases", "Posing", "Eating")
     for i in range(n):

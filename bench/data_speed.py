@@ -25,7 +25,7 @@ from bench.kernels import small_split
 from c2f.data import BatchSpec, H5Source, Loader
 from data_prep.h36m.convert import crop_frame
 from data_prep.synthetic import motion
-from data_prep.synthetic.generate import _scene, render_sample
+from data_prep.synthetic.generate import body_scene, render_sample
 from data_prep.synthetic.poses import sample_pose
 from data_prep.synthetic.scene import subject_cameras
 
@@ -54,7 +54,7 @@ def main(argv=None) -> None:
     rng = np.random.default_rng(0)
     cam = subject_cameras(1)["54138969"]
     poses = [sample_pose("Walking", 1, rng) for _ in range(50)]
-    scene = _scene()
+    scene = body_scene()
     person = scene.person(1, 0)
     frames = np.arange(50) * 5
     params = motion.sequence_params("Walking", 1, frames, rng)

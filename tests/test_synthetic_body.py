@@ -20,7 +20,7 @@ from c2f.body.raster import rasterize  # noqa: E402
 from c2f.data.schema import BODY_FIELDS, body_model_of, open_dataset  # noqa: E402
 from c2f.geometry import Camera, project, world_to_camera  # noqa: E402
 from data_prep.synthetic import motion  # noqa: E402
-from data_prep.synthetic.generate import _scene, write_split  # noqa: E402
+from data_prep.synthetic.generate import body_scene, write_split  # noqa: E402
 from data_prep.synthetic.scene import look_at  # noqa: E402
 
 
@@ -60,7 +60,7 @@ def body_split(tmp_path_factory):
 
 
 def test_stored_body_parameters_rebuild_the_joints(body_split):
-    m = _scene().model
+    m = body_scene().model
     with open_dataset(body_split) as f:
         info = body_model_of(f)
         assert info["model"] == "anny" and info["bones"] == m.num_bones
@@ -88,7 +88,7 @@ def test_stored_body_parameters_rebuild_the_joints(body_split):
 
 def test_left_is_left_in_the_picture():
     """A body facing the camera shows its left shoulder on the image's right (unlike a mirror)."""
-    scene = _scene()
+    scene = body_scene()
     person = scene.person(9, 0)
     frames = np.arange(1)
     params = motion.sequence_params("Directions", 9, frames, np.random.default_rng(0))

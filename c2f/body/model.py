@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from c2f.body.build import NUM_EXPRESSIONS as NUM_EXPRESSIONS  # re-exported
 from c2f.body.build import VARIATIONS, BodyData, body_data
 
 # The phenotype: each value in [0, 1], anny's scales. gender 0 male, 1 female; age 2/3 is 25
@@ -35,8 +36,8 @@ _ANCHORS = {
     "proportions": (0.0, 1.0),
 }
 NEUTRAL_PHENOTYPE = (0.5, 2.0 / 3.0, 0.5, 0.5, 0.5, 0.5)
-NUM_EXPRESSIONS = 52
 TOPOLOGIES = ("full", "coarse")
+_LOADED: dict = {}  # (topology, id of the built arrays) -> BodyModel
 
 
 class Posed(NamedTuple):
@@ -76,11 +77,21 @@ class BodyModel:
     topology: str = struct.field(pytree_node=False, default="full")
 
     @classmethod
-    def load(cls, topology: str = "full", data: BodyData | None = None) -> "BodyModel":
-        """The model on the full mesh (17,346 vertices) or the decimated one (1,229)."""
+    def load(cls, topology: str = "full") -> "BodyModel":
+        """The model on the full mesh (17,346 vertices) or the decimated one (1,229).
+
+        One per topology and process (the model is immutable: callers share it).
+        """
         if topology not in TOPOLOGIES:
             raise ValueError(f"topology: one of {TOPOLOGIES}, got {topology!r}")
-        d = data if data is not None else body_data()
+        d = body_data()
+        key = (topology, id(d))
+        if key not in _LOADED:
+            _LOADED[key] = cls._from_data(topology, d)
+        return _LOADED[key]
+
+    @classmethod
+    def _from_data(cls, topology: str, d: BodyData) -> "BodyModel":
         idx = d.coarse_vertices if topology == "coarse" else slice(None)
         faces = d.coarse_faces if topology == "coarse" else d.faces
         part = np.full(len(faces), -1, np.int8) if topology == "coarse" else d.face_part

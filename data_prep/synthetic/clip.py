@@ -26,7 +26,7 @@ from c2f.h36m import ACTIONS, CAMERAS
 from c2f.serving.mp4 import Mp4Writer
 from data_prep.synthetic import motion
 from data_prep.synthetic.body_render import camera_frame_params, random_look
-from data_prep.synthetic.generate import BODIES, _scene
+from data_prep.synthetic.generate import BODIES, body_scene
 from data_prep.synthetic.render import random_style, render
 from data_prep.synthetic.scene import subject_cameras
 
@@ -42,7 +42,7 @@ def render_clip(action: str, subject: int, camera: int, frames, size: int, seed:
     cam = subject_cameras(subject, seed)[CAMERAS[camera]]
     bodies = {}
     if body == "anny":
-        scene = _scene()
+        scene = body_scene()
         person = scene.person(subject, seed)
         track = scene.track(person, frames, motion.sequence_params(action, subject, frames, rng),
                             rng)  # fmt: skip

@@ -28,7 +28,8 @@ HAND_SETS = ("hand21", "interhand42")  # crops around each hand, not the whole b
 _SCENES: dict = {}  # one BodyScene per process and keypoint set, made on first use
 
 
-def _scene(skeleton: str = "h36m17") -> BodyScene:
+def body_scene(skeleton: str = "h36m17") -> BodyScene:
+    """This process's :class:`BodyScene` for a keypoint set (made on first use)."""
     if skeleton not in _SCENES:
         _SCENES[skeleton] = BodyScene(skeleton)
     return _SCENES[skeleton]
@@ -69,7 +70,7 @@ def _views(skeleton) -> list:
 
 
 def _body_samples(subject, frames, params, cams, crop_res, rng, seed, skeleton) -> list[dict]:
-    scene = _scene(skeleton.name)
+    scene = body_scene(skeleton.name)
     person = scene.person(subject, seed)
     track = scene.track(person, frames, params, rng)
     samples = []
@@ -153,7 +154,7 @@ def write_split(path, subjects, poses: int, crop_res: int, seed: int, workers: i
     # frame_step 0: independent poses (c2f.data.H5Source.independent_frames)
     args = {**args, "frame_step": frame_step, "spread": spread, "body": body,
             "skeleton": skeleton}  # fmt: skip
-    body_model = _scene(skeleton).body_model_info() if body == "anny" else None
+    body_model = body_scene(skeleton).body_model_info() if body == "anny" else None
     with DatasetWriter(path, source="synthetic", args=args, crop_res=crop_res,
                        body_model=body_model, skeleton=SKELETONS[skeleton]) as writer:  # fmt: skip
         with ctx.Pool(workers) if workers > 1 else _Serial() as pool:
