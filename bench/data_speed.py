@@ -5,7 +5,9 @@ Measures, in one run, on the synthetic dataset (generated into DIR if missing):
     model (the default: posing, rasterising, lighting) and of the capsules, interleaved
     repeats of 50 frames of one walking sequence through one camera;
   * the loader, images/s per worker process (JPEG decode + the paper's augmentation + targets)
-    at 256 px input, with 0 workers (in-process) and with N workers;
+    at 256 px input, with 0 workers (in-process) and with N workers; interleaved with the
+    loader of ``data.augment_on=device`` (read, decode and the joints' geometry only) and with
+    the jitted warp that then runs on the device (here: this backend);
   * evaluation's examples (unaugmented, in order, as ``c2f.evaluation.evaluate`` builds them),
     examples/s with 0 and N workers;
   * the Human3.6M converter's per-frame work (crop of a full 1000 x 1002 frame + JPEG encode),
@@ -14,15 +16,18 @@ Prints medians over repeats and writes ``DIR/data_speed.json``.
 """
 
 import argparse
+import dataclasses
 import json
 import pathlib
 import statistics
 import time
 
+import jax
 import numpy as np
 
 from bench.kernels import small_split
 from c2f.data import BatchSpec, H5Source, Loader
+from c2f.geometry.resample import augment_batch
 from data_prep.h36m.convert import crop_frame
 from data_prep.synthetic import motion
 from data_prep.synthetic.generate import body_scene, render_sample
@@ -84,9 +89,31 @@ def main(argv=None) -> None:
     source = H5Source(small_split(args.out, args.workers))
     spec = BatchSpec(batch_size=32, input_res=256, output_res=64)
     loader = Loader(source, spec)
-    rate, rates = _median_rate(lambda: [loader.batch(s) for s in range(4)], 128, args.repeats)
+    on_device = Loader(source, dataclasses.replace(spec, augment_on="device"))
+    warp = jax.jit(augment_batch, static_argnums=3)
+    first = on_device.batch(0)
+    warp(first["crop"], first["warp"], first["colour"], 256).block_until_ready()
+    rates = {"host": [], "device": [], "warp": []}
+    for _ in range(args.repeats):  # interleaved
+        rates["host"].append(_median_rate(lambda: [loader.batch(s) for s in range(4)], 128, 1)[0])
+        rates["device"].append(
+            _median_rate(lambda: [on_device.batch(s) for s in range(4)], 128, 1)[0]
+        )
+        rates["warp"].append(_median_rate(
+            lambda: warp(first["crop"], first["warp"], first["colour"], 256).block_until_ready(),
+            32, 1)[0])  # fmt: skip
+    rate = statistics.median(rates["host"])
     results["loader_images_per_s_per_worker"] = rate
-    print(f"loader decode + augment @256px, in-process: {rate:.0f} images/s (runs {_fmt(rates)})")
+    print(f"loader decode + augment @256px, in-process: {rate:.0f} images/s "
+          f"(runs {_fmt(rates['host'])})")  # fmt: skip
+    rate = statistics.median(rates["device"])
+    results["loader_device_augment_images_per_s_per_worker"] = rate
+    print(f"loader with data.augment_on=device (read + decode + geometry), in-process: "
+          f"{rate:.0f} images/s (runs {_fmt(rates['device'])})")  # fmt: skip
+    rate = statistics.median(rates["warp"])
+    results["device_warp_images_per_s_this_backend"] = rate
+    print(f"  its warp + colour on {jax.default_backend()} (jitted, batch 32): {rate:.0f} "
+          f"images/s (runs {_fmt(rates['warp'])})")  # fmt: skip
     steps = 8 * args.workers
     parallel = Loader(source, spec, workers=args.workers)
     it = parallel(0, steps + 2)

@@ -16,6 +16,7 @@ import types
 import typing
 
 from c2f.data.augment import AugmentConfig
+from c2f.data.loader import AUGMENT_PLACES
 from c2f.data.mixture import parse_mix  # the shares depend on the batch size
 from c2f.evaluation.protocols import PROTOCOLS
 from c2f.geometry.depth_bins import DepthBins
@@ -35,6 +36,10 @@ class DataConfig:
       train_file, test_file: file names inside ``root``.
       workers: loader processes (0: in the training process), for training and evaluation.
       augment: the training augmentation (the paper's by default).
+      augment_on: where the training images are warped and coloured (``AUGMENT_PLACES``):
+        "host", in the loader's processes, or "device", inside the jitted train step (the
+        loader then only reads and decodes; for a GPU, whose step outruns the host's warps).
+        The same draws and the same pixels within one grey level (tests/test_augment_device).
       bad_images: a training image that does not decode is "skip"ped (replaced by the next
         sample, named in a warning, counted in ``train/bad_images``) or makes training "fail".
         Evaluation always fails on one: replacing it would change what is measured.
@@ -50,6 +55,7 @@ class DataConfig:
     test_file: str = "test.h5"
     workers: int = 2
     augment: AugmentConfig = AugmentConfig()
+    augment_on: str = "host"
     bad_images: str = "skip"
     hold_out_actions: tuple[str, ...] = ()
     mix: tuple[str, ...] = ()
@@ -66,6 +72,10 @@ class DataConfig:
             raise ValueError(f"DataConfig.workers: must be >= 0, got {self.workers}")
         if self.bad_images not in ("skip", "fail"):
             raise ValueError(f"DataConfig.bad_images: 'skip' or 'fail', got {self.bad_images!r}")
+        if self.augment_on not in AUGMENT_PLACES:
+            raise ValueError(
+                f"DataConfig.augment_on: one of {AUGMENT_PLACES}, got {self.augment_on!r}"
+            )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,7 +20,8 @@ README's training command ``th main.lua -netType hg-stacked-4 -task pose-c2f -nS
   2))`` epochs. c2f does not implement that stop: set ``train.steps`` for your budget and pick
   the checkpoint by the test error (``checkpoints/best``).
 * augmentation: ``-scaleFactor 0.25``, ``-rotFactor 30`` (rotation on 40 % of samples), colour
-  0.8-1.2 per channel, flip 0.5 (``src/data.lua`` lines 84-108): c2f's defaults.
+  0.8-1.2 per channel, flip 0.5 (``src/data.lua`` lines 84-108): c2f's defaults, warped and
+  coloured on the device (``data.augment_on="device"``: a GPU step outruns the host's warps).
 * evaluation: the authors' protocol (``c2f.evaluation.protocols``: "paper").
 
 Deviations, and why: ``compute_dtype`` bfloat16 (parameters and the soft-argmax stay float32)
@@ -49,7 +50,7 @@ def get_config() -> Config:
         ),
         targets=TargetConfig(mode="authors", sigma_xy=2.0),
         loss=LossConfig(mse_weight=1.0, l1_weight=0.0),
-        data=DataConfig(root="data/h36m", workers=16),
+        data=DataConfig(root="data/h36m", workers=16, augment_on="device"),
         optim=OptimConfig(name="rmsprop", learning_rate=2.5e-4),
         train=TrainConfig(
             batch_size=4,

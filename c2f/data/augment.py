@@ -13,7 +13,13 @@ import numpy as np
 from PIL import Image
 
 from c2f import grid
-from c2f.geometry.crop import apply_affine, compose_affine, crop_matrix, invert_affine
+from c2f.geometry.crop import (
+    apply_affine,
+    compose_affine,
+    crop_matrix,
+    invert_affine,
+    split_affine,
+)
 from c2f.geometry.depth_bins import DepthBins
 from c2f.skeleton import Skeleton
 
@@ -121,6 +127,7 @@ def make_example(
     output_res: int,
     depth_bins: DepthBins,
     skeleton: Skeleton,
+    device_warp: bool = False,
 ) -> dict:
     """One training/evaluation example from a stored sample.
 
@@ -133,6 +140,11 @@ def make_example(
       depth_bins: depth range and finest resolution of the output volume.
       skeleton: the sample's keypoint set: the flip's left/right pairs, and the part root each
         joint's depth is relative to.
+      device_warp: leave the image's warp and colour to the device
+        (:func:`c2f.geometry.resample.augment_image`): the example has the decoded stored
+        crop, ``crop`` [S, S, 3] uint8, the map from input px to stored px, ``warp``
+        [3, 2, 3] (float64 in three float32 parts, :func:`c2f.geometry.crop.split_affine`),
+        and ``colour`` [3] in place of ``image``; everything else is the same.
 
     Returns:
       dict with ``image`` [R, R, 3] uint8, ``coords`` [J, 3] float32 (x, y heatmap px; z bins
@@ -155,9 +167,15 @@ def make_example(
         sample["center"], float(sample["scale"]) * aug.scale, input_res, aug.rot_deg, aug.flip
     )
     M = compose_affine(to_input, invert_affine(to_stored))
-    image = warp(decode_jpeg(sample["image"], stored_res), M, input_res)
-    if aug.colour != (1.0, 1.0, 1.0):
-        image = np.clip(image * np.asarray(aug.colour, np.float32), 0, 255).astype(np.uint8)
+    crop = decode_jpeg(sample["image"], stored_res)
+    if device_warp:
+        pixels = {"crop": crop, "warp": split_affine(invert_affine(M)),
+                  "colour": np.asarray(aug.colour, np.float32)}  # fmt: skip
+    else:
+        pixels = {"image": warp(crop, M, input_res)}
+        if aug.colour != (1.0, 1.0, 1.0):
+            colour = np.asarray(aug.colour, np.float32)
+            pixels["image"] = np.clip(pixels["image"] * colour, 0, 255).astype(np.uint8)
     uv = apply_affine(M, np.asarray(sample["joints_2d"], np.float64))
     root_of = list(skeleton.root_of)  # depths are relative to each joint's part root
     rel = joints_cam - joints_cam[root_of]
@@ -189,7 +207,7 @@ def make_example(
         sample["center"], float(sample["scale"]) * aug.scale, output_res, aug.rot_deg, aug.flip
     )
     return {
-        "image": image,
+        **pixels,
         "coords": coords.astype(np.float32),
         "hm_to_img": invert_affine(to_heatmap).astype(np.float32),
         "intrinsics": np.asarray(sample["intrinsics"], np.float32),

@@ -29,6 +29,9 @@ from c2f.geometry.depth_bins import DepthBins
 
 _META = ("subject", "action", "subaction", "camera", "frame")
 BAD_IMAGES = ("skip", "fail")
+AUGMENT_PLACES = ("host", "device")
+"""Where the image's warp and colour run: in the loader (uint8 ``image``), or inside the jitted
+step (the loader sends the stored ``crop``, its ``warp`` and ``colour``; c2f.train.steps)."""
 MAX_SUBSTITUTES = 16
 
 
@@ -44,6 +47,7 @@ class BatchSpec:
     shuffle: bool = True
     seed: int = 0
     bad_images: str = "skip"
+    augment_on: str = "host"
 
     def __post_init__(self):
         for name in ("batch_size", "input_res", "output_res"):
@@ -51,6 +55,8 @@ class BatchSpec:
                 raise ValueError(f"BatchSpec.{name}: must be positive, got {getattr(self, name)}")
         if self.bad_images not in BAD_IMAGES:
             raise ValueError(f"bad_images: one of {BAD_IMAGES}, got {self.bad_images!r}")
+        if self.augment_on not in AUGMENT_PLACES:
+            raise ValueError(f"augment_on: one of {AUGMENT_PLACES}, got {self.augment_on!r}")
 
 
 def _stack(examples: list[dict]) -> dict:
@@ -78,6 +84,9 @@ class Loader:
                              f"{source.batch_size}, not {spec.batch_size}")  # fmt: skip
         self.source, self.spec = source, spec
         self.workers, self.prefetch = workers, max(prefetch, workers)
+        # Device warps take one crop size per batch: smaller stored crops of a mixture are
+        # padded (bottom and right, black) to the largest, which leaves their pixels' places.
+        self.crop_side = max(s.crop_res for s in getattr(source, "sources", [source]))
 
     @property
     def steps_per_epoch(self) -> int:
@@ -114,6 +123,8 @@ class Loader:
         """
         spec = self.spec
         examples, bad = [], 0
+        read_many = getattr(self.source, "samples", None)
+        first = read_many(indices) if read_many is not None else [None] * len(indices)
         for slot, i in enumerate(indices):
             if spec.augment is None:
                 aug = Augmentation()
@@ -124,7 +135,7 @@ class Loader:
             for attempt in range(MAX_SUBSTITUTES):
                 j = (int(i) + attempt) % len(self.source)
                 try:
-                    ex = self._example(j, aug)
+                    ex = self._example(j, aug, first[slot] if attempt == 0 else None)
                     break
                 except ImageDecodeError as e:
                     if spec.bad_images == "fail" or not spec.shuffle:
@@ -142,8 +153,8 @@ class Loader:
         describe = getattr(self.source, "describe", None)
         return describe(index) if describe else f"{self.source.path}: sample {index}"
 
-    def _example(self, index: int, aug: Augmentation) -> dict:
-        sample = self.source[index]
+    def _example(self, index: int, aug: Augmentation, sample: dict | None = None) -> dict:
+        sample = self.source[index] if sample is None else sample
         spec = self.spec
         try:
             ex = make_example(
@@ -154,11 +165,15 @@ class Loader:
                 output_res=spec.output_res,
                 depth_bins=spec.depth_bins,
                 skeleton=self.source.skeleton,
+                device_warp=spec.augment_on == "device",
             )
         except ImageDecodeError:
             raise
         except ValueError as e:
             raise ValueError(f"{self._where(index)}: {e}") from e
+        if "crop" in ex and ex["crop"].shape[0] < self.crop_side:
+            pad = self.crop_side - ex["crop"].shape[0]
+            ex["crop"] = np.pad(ex["crop"], ((0, pad), (0, pad), (0, 0)))
         ex["index"] = np.int64(index)
         ex.update({k: sample[k] for k in _META})
         return ex

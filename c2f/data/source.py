@@ -90,6 +90,23 @@ class H5Source:
         f = self._handle()
         return {name: read(f, name, index) for name in FIELDS}
 
+    def samples(self, indices) -> list[dict]:
+        """The samples ``indices`` (any order, repeats allowed), as :meth:`__getitem__` gives.
+
+        One read per field for the whole list (h5py's sorted selection) rather than one per
+        field and sample: a batch of 32 costs about a tenth of the single reads.
+        """
+        indices = np.asarray(indices, np.int64)
+        if indices.size == 0:
+            return []
+        if indices.min() < 0 or indices.max() >= self.num_samples:
+            bad = indices[(indices < 0) | (indices >= self.num_samples)][0]
+            raise IndexError(f"{self.path}: sample {bad} out of range [0, {self.num_samples})")
+        rows, where = np.unique(indices, return_inverse=True)
+        f = self._handle()
+        fields = {name: read(f, name, rows) for name in FIELDS}
+        return [{name: value[k] for name, value in fields.items()} for k in where]
+
     def column(self, name: str) -> np.ndarray:
         """A whole non-image field, e.g. ``"action"`` or ``"joints_cam"``."""
         if name not in FIELDS or name == "image":

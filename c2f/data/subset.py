@@ -30,6 +30,14 @@ class Subset:
             raise IndexError(f"{self.path}: sample {index} out of range [0, {self.num_samples})")
         return self._source[int(self.indices[index])]
 
+    def samples(self, indices) -> list[dict]:
+        """The samples ``indices`` in one read per field (:meth:`H5Source.samples`)."""
+        indices = np.asarray(indices, np.int64)
+        if indices.size and (indices.min() < 0 or indices.max() >= self.num_samples):
+            bad = indices[(indices < 0) | (indices >= self.num_samples)][0]
+            raise IndexError(f"{self.path}: sample {bad} out of range [0, {self.num_samples})")
+        return self._source.samples(self.indices[indices])
+
     def column(self, name: str) -> np.ndarray:
         return self._source.column(name)[self.indices]
 

@@ -88,3 +88,22 @@ def apply_affine(A, uv):
     xp = namespace(A, uv)
     A = xp.asarray(A, dtype=uv.dtype) if xp is not np else A
     return uv @ A[:, :2].T + A[:, 2]
+
+
+def split_affine(A) -> np.ndarray:
+    """[2, 3] float64 -> [3, 2, 3] float32 parts that sum to it (to ~1e-11 relative).
+
+    The first two parts have at most 12 significant bits, so their products with pixel
+    coordinates (at most 2^11) are exact in float32.
+    """
+    A = np.asarray(A, np.float64)
+    parts = []
+    rest = A
+    for _ in range(2):
+        exponent = np.floor(np.log2(np.where(rest == 0, 1.0, np.abs(rest))))
+        quantum = np.exp2(exponent - 11)  # 12 significant bits
+        part = np.round(rest / quantum) * quantum
+        parts.append(part)
+        rest = rest - part
+    parts.append(rest)
+    return np.stack(parts).astype(np.float32)

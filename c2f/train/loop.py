@@ -166,6 +166,7 @@ def _train(cfg: Config, workdir: pathlib.Path, *, stop_after, progress, allow_co
         augment=cfg.data.augment,
         seed=cfg.train.seed,
         bad_images=cfg.data.bad_images,
+        augment_on=cfg.data.augment_on,
     )
     loader = Loader(train_source, spec, workers=cfg.data.workers)
 

@@ -11,8 +11,20 @@ import jax.numpy as jnp
 from flax import nnx
 
 from c2f.config import Config
+from c2f.geometry.resample import augment_batch
 from c2f.inference import to_float
 from c2f.losses import stage_losses
+
+
+def batch_images(batch: dict, res: int):
+    """The batch's images, [B, res, res, 3] float in [0, 1].
+
+    The loader's ``image``, or its stored ``crop`` warped and coloured here
+    (``data.augment_on="device"``, :mod:`c2f.geometry.resample`).
+    """
+    if "crop" in batch:
+        return augment_batch(batch["crop"], batch["warp"], batch["colour"], res) * (1.0 / 255.0)
+    return to_float(batch["image"])
 
 
 def make_train_step(cfg: Config, graphdef):
@@ -27,7 +39,7 @@ def make_train_step(cfg: Config, graphdef):
         model, optimizer = nnx.merge(graphdef, state)
 
         def loss_fn(model):
-            volumes = model(to_float(batch["image"]))
+            volumes = model(batch_images(batch, cfg.model.input_res))
             return stage_losses(volumes, batch["coords"], batch["mask"], cfg.loss, cfg.targets,
                                 mask_xy=batch.get("mask_xy"))  # fmt: skip
 
