@@ -5,10 +5,19 @@ python eval.py --workdir runs/demo [--protocol paper] [--all-frames --smooth sav
 
 import sys
 
+from c2f import signals
 from c2f.cli import compile_cache
 
-compile_cache.enable()  # as `c2f eval`: before jax is imported
+signals.install()  # as `c2f eval`: before jax is imported
+compile_cache.enable()
+from c2f.cli import interrupted  # noqa: E402
 from c2f.cli.eval import main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        code = main()
+    except KeyboardInterrupt as e:
+        code = interrupted(e)
+    if signals.received() is not None:
+        signals.exit_now(code)  # no interpreter teardown (c2f.signals)
+    sys.exit(code)

@@ -5,10 +5,15 @@ python train.py --config demo --workdir runs/demo [--set train.steps=500 ...]
 
 import sys
 
+from c2f import signals
 from c2f.cli import compile_cache
 
-compile_cache.enable()  # as `c2f train`: before jax is imported
+signals.install()  # as `c2f train`: before jax is imported
+compile_cache.enable()
 from c2f.cli.train import main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    if signals.received() is not None:
+        signals.exit_now(code)  # no interpreter teardown (c2f.signals)
+    sys.exit(code)

@@ -2,6 +2,6 @@
 
 import sys
 
-from c2f.cli import main
+from c2f.cli import entry
 
-sys.exit(main())
+sys.exit(entry())

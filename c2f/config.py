@@ -26,6 +26,8 @@ from c2f.optim import OPTIMIZERS
 from c2f.volume import DECODES
 from c2f.volume.targets import TargetConfig
 
+MAX_STEPS = 10**9  # the paper's budget is 10^6; beyond this a value is a typo
+
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
@@ -151,6 +153,8 @@ class TrainConfig:
         for name in ("batch_size", "steps", "log_every", "checkpoint_every", "keep_checkpoints"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"TrainConfig.{name}: must be positive, got {getattr(self, name)}")
+        if self.steps > MAX_STEPS:
+            raise ValueError(f"TrainConfig.steps: at most {MAX_STEPS:,}, got {self.steps:,}")
         for name in ("eval_every", "eval_limit"):
             if getattr(self, name) < 0:
                 raise ValueError(f"TrainConfig.{name}: must be >= 0, got {getattr(self, name)}")

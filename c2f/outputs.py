@@ -1,13 +1,32 @@
-"""Where results go, checked before the work: outputs never replace inputs or each other.
+"""Where results go, checked before the work: one rule for every command that writes.
 
-Every command that writes files calls :func:`check_outputs` before it starts: an output that
-is one of its inputs (the same file, links resolved), two outputs that are one file, an output
-that is a folder where a file is expected, or a folder that cannot be written is an error naming
-the argument, raised before any work is done.
+Every command that writes files calls :func:`check_outputs` before it starts, with every file
+it will write (the siblings it adds included). Refused, naming the argument:
+
+* an output that exists, unless the user passed ``--overwrite`` (:func:`add_overwrite`);
+* an output that is one of the inputs (links resolved), or lies inside an input folder;
+* an output inside a run's ``checkpoints/``;
+* two outputs that are one file, a folder where a file is expected, a place that cannot be
+  written.
+
+Files are then written through :func:`replacing`: a temporary file beside the target, renamed
+into place when complete and removed on every failure (a full disk included).
 """
 
+import contextlib
 import os
 import pathlib
+
+OVERWRITE_HELP = "replace output files that exist (refused otherwise)"
+
+
+class OutputError(ValueError):
+    """An output refused by the rule above (exit code 2)."""
+
+
+def add_overwrite(parser) -> None:
+    """The one ``--overwrite`` flag of every command that writes."""
+    parser.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
 
 
 def _same(a: pathlib.Path, b: pathlib.Path) -> bool:
@@ -39,29 +58,94 @@ def writable_folder(folder) -> str | None:
     return None
 
 
-def check_outputs(outputs: dict, inputs: dict | None = None) -> None:
-    """Refuse outputs that would replace an input or each other, or cannot be written.
+def _inside(path: pathlib.Path, folder: pathlib.Path) -> bool:
+    try:
+        return folder.is_dir() and path.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False
+
+
+def run_checkpoints(path) -> pathlib.Path | None:
+    """The ``checkpoints/`` folder of a c2f run that ``path`` lies in, or None."""
+    for folder in pathlib.Path(path).resolve().parents:
+        if folder.name == "checkpoints" and (folder.parent / "config.json").is_file():
+            return folder
+    return None
+
+
+def check_outputs(outputs: dict, inputs: dict | None = None, *, overwrite: bool = False) -> None:
+    """Refuse outputs that break the module's rule.
 
     Args:
-      outputs: ``{argument name: file path}`` of the files the command will write.
-      inputs: ``{argument name: path}`` of the files it reads.
+      outputs: ``{argument name: file path}`` of every file the command will write.
+      inputs: ``{argument name: path}`` of the files and folders it reads.
+      overwrite: the user asked to replace existing outputs (``--overwrite``).
 
     Raises:
-      ValueError: naming the argument(s) and the path.
+      OutputError: naming the argument(s) and the path.
     """
     inputs = {k: pathlib.Path(v) for k, v in (inputs or {}).items() if v is not None}
     seen: dict = {}
+    probed: dict = {}  # folder -> problem: one probe per folder, not per file
     for name, path in outputs.items():
         path = pathlib.Path(path)
         for other, source in inputs.items():
             if _same(path, source):
-                raise ValueError(f"{name}: {path} is the input {other}; it would be replaced")
+                raise OutputError(f"{name}: {path} is the input {other}; it would be replaced")
+            if _inside(path, source):
+                raise OutputError(f"{name}: {path} is inside the input folder {other} "
+                                  f"({source}); write elsewhere")  # fmt: skip
         for other, earlier in seen.items():
             if _same(path, earlier):
-                raise ValueError(f"{name}: {path} is also {other}; one would replace the other")
+                raise OutputError(f"{name}: {path} is also {other}; one would replace the other")
         if path.is_dir():
-            raise ValueError(f"{name}: {path} is a folder; a file path is expected")
-        problem = writable_folder(path.parent)
+            raise OutputError(f"{name}: {path} is a folder; a file path is expected")
+        checkpoints = run_checkpoints(path)
+        if checkpoints is not None:
+            raise OutputError(f"{name}: {path} is inside the run's {checkpoints}; nothing but "
+                              "checkpoints goes there")  # fmt: skip
+        if path.exists() and not overwrite:
+            raise OutputError(f"{name}: {path} exists; pass --overwrite to replace it")
+        if path.parent not in probed:
+            probed[path.parent] = writable_folder(path.parent)
+        problem = probed[path.parent]
         if problem:
-            raise ValueError(f"{name}: {problem}")
+            raise OutputError(f"{name}: {problem}")
         seen[name] = path
+
+
+def check_output_folder(name: str, folder, inputs: dict | None = None) -> None:
+    """Refuse an output folder that is, or lies inside, an input folder, or a run's checkpoints.
+
+    (Its files are checked with :func:`check_outputs`.)
+    """
+    folder = pathlib.Path(folder)
+    for other, source in (inputs or {}).items():
+        if source is None:
+            continue
+        source = pathlib.Path(source)
+        if _same(folder, source) or _inside(folder, source):
+            raise OutputError(f"{name}: {folder} is inside the input {other} ({source}); "
+                              "write elsewhere")  # fmt: skip
+    if run_checkpoints(folder / "x") is not None:
+        raise OutputError(f"{name}: {folder} is inside a run's checkpoints/")
+    problem = writable_folder(folder)
+    if problem:
+        raise OutputError(f"{name}: {problem}")
+
+
+@contextlib.contextmanager
+def replacing(path):
+    """Yield a temporary path beside ``path``; renamed onto it on success, removed on failure.
+
+    The temporary name (``.NAME.tmp-PID``, same folder: the rename is atomic) keeps the suffix
+    last, so that writers that choose a format by suffix see the right one.
+    """
+    path = pathlib.Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -174,12 +174,14 @@ def test_a_training_sequence_from_annot_mat_calibration_and_video(samples, tmp_p
     # Our pelvis is 3DHP's root, the 28's pelvis (4); our head top the 28's head_top (7).
     head = JOINT_NAMES.index("Head")
     assert got[1]["joints_cam"][0, 0] == 4 and got[1]["joints_cam"][head, 0] == 7
+    converted = tmp_path.parent / f"{tmp_path.name}-train.h5"
     argv = ["--train", str(tmp_path), "--subjects", "1", "--cameras-used", "1", "--step", "2",
-            "--out", str(tmp_path / "train.h5"), "--crop-res", "64"]  # fmt: skip
+            "--out", str(converted), "--crop-res", "64"]  # fmt: skip
     assert M.main(argv) == 2  # Seq2 is missing
     (tmp_path / "S1" / "Seq2").symlink_to(seq)  # the converter reads Seq1 and Seq2
     assert M.main(argv) == 0
-    source = H5Source(tmp_path / "train.h5")
+    # (the output lies outside the folder the converter reads: the output rule)
+    source = H5Source(converted)
     assert len(source) == 6 and source.args["sequences"] == "S"
     assert set(source.column("camera")) == {1} and list(source.column("frame")[:3]) == [0, 2, 4]
 

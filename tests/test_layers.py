@@ -23,6 +23,7 @@ LAYERS = (
             "c2f.skeleton",
             "c2f.h36m",
             "c2f.outputs",
+            "c2f.signals",
         ),
     ),  # fmt: skip
     ("math", ("c2f.geometry", "c2f.volume", "c2f.losses", "c2f.optim")),

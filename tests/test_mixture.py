@@ -90,5 +90,6 @@ def test_strip_3d_makes_a_2d_only_copy_of_some_actions(synthetic_split, tmp_path
     ex = make_example(source[0], Augmentation(), stored_res=128, input_res=64, output_res=16,
                       depth_bins=DepthBins(), skeleton=H36M17)  # fmt: skip
     assert not ex["mask"].any() and ex["mask_xy"].sum() >= 15
-    assert main(["--data", str(synthetic_split), "--actions", "Dancing", "--out", str(out)]) == 2
+    argv = ["--data", str(synthetic_split), "--actions", "Dancing", "--out", str(out)]
+    assert main([*argv, "--overwrite"]) == 2
     assert "--actions: ['Dancing'] not among" in capsys.readouterr().err

@@ -7,14 +7,17 @@ A verb's module is imported only when that verb runs: importing jax alone takes 
 Exit codes, the same for every verb: 0 done; 1 a run diverged (train); 2 bad input or a
 refused run (named in the message); 3 partial output (``video``: a frame did not decode, the
 frames before it are written; ``predict``: an image did not decode, the others are written);
-130 interrupted (SIGINT; ``train`` saves first and resumes when re-run), 143 terminated
-(SIGTERM during ``train``'s start-up; during training SIGTERM saves and exits 130).
+4 a full disk (``OSError`` ENOSPC: named, the partial output removed); 130 interrupted
+(SIGINT) and 143 terminated (SIGTERM), at any moment (:mod:`c2f.signals`; ``train`` saves
+first once it has started and resumes when re-run).
 """
 
+import errno
 import importlib
+import signal
 import sys
 
-from c2f import __version__
+from c2f import __version__, signals
 from c2f.cli import compile_cache
 
 VERBS = {
@@ -56,8 +59,8 @@ def usage() -> str:
         "usage: c2f VERB [ARGS...]   (c2f VERB --help for a verb's arguments)\n\n"
         "Coarse-to-fine volumetric 3D keypoint estimation in JAX.\n\nverbs:\n"
         + table_lines(VERBS)
-        + "\n\nexit codes: 0 done, 1 diverged, 2 bad input, 3 partial output, 130 interrupted,"
-        " 143 terminated"
+        + "\n\nexit codes: 0 done, 1 diverged, 2 bad input, 3 partial output, 4 disk full,"
+        " 130 interrupted, 143 terminated"
     )
 
 
@@ -75,7 +78,40 @@ def main(argv=None) -> int:
         print(f"c2f: unknown verb {verb!r}\n\n{usage()}", file=sys.stderr)
         return 2
     try:
-        return dispatch(VERBS, verb, rest, f"c2f {verb}")
-    except KeyboardInterrupt:
+        code = dispatch(VERBS, verb, rest, f"c2f {verb}")
+    except KeyboardInterrupt as e:
+        return interrupted(e)
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            raise
+        print(f"error: the disk is full ({e.filename or e}); nothing partial was kept",
+              file=sys.stderr)  # fmt: skip
+        return DISK_FULL
+    late = signals.exit_code()
+    if late is not None and code < 128:  # a signal that a library swallowed
         print("interrupted", file=sys.stderr)
-        return 130
+        return late
+    return code
+
+
+DISK_FULL = 4
+
+
+def interrupted(e: KeyboardInterrupt) -> int:
+    """The one line and exit code of a SIGINT (130) or SIGTERM (143)."""
+    signum = getattr(e, "signum", None) or signals.received() or signal.SIGINT
+    print("terminated" if signum == signal.SIGTERM else "interrupted", file=sys.stderr)
+    return 128 + signum
+
+
+def entry() -> int:
+    """The ``c2f`` console script and ``python -m c2f``: :func:`main` with the signal rule.
+
+    The handlers go in before jax is imported; a process that a signal stopped ends without
+    interpreter teardown (XLA's threads may be mid-compile: exit 139 otherwise).
+    """
+    signals.install()
+    code = main()
+    if signals.received() is not None:
+        signals.exit_now(code)
+    return code

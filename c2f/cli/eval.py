@@ -107,6 +107,8 @@ def main(argv=None) -> int:
     if args.all_frames:
         options = {**options, "frames": "all"}
         overridden.append("frames")
+    if args.every > 1:
+        options = {**options, "every": args.every}
     picks = indices[np.linspace(0, len(indices) - 1, args.vis).astype(int)] if args.vis else ()
     try:
         result = evaluate(make_inference(cfg, graphdef, state, options), loader, indices,

@@ -33,11 +33,11 @@ from PIL import Image
 from tqdm import tqdm
 
 from c2f.body import check_available
-from c2f.outputs import writable_folder
+from c2f.outputs import add_overwrite, check_output_folder, check_outputs, replacing
 from c2f.serving.mesh import overlay, write_obj
 from c2f.serving.person_crop import prepare
 from c2f.serving.predictor import Predictor
-from c2f.serving.video import compose, parse_numbers
+from c2f.serving.video import compose, parse_box, parse_K, parse_numbers
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -58,6 +58,7 @@ def parse_args(argv=None):
     p.add_argument("--no-draw", action="store_true", help="joints only, no pictures")
     p.add_argument("--mesh", action="store_true", help="also fit the body model: a mesh per "
                    "image (OBJ, camera frame, mm), its parameters and a picture of it")  # fmt: skip
+    add_overwrite(p)
     return p.parse_args(argv)
 
 
@@ -150,11 +151,13 @@ def fit_meshes(predictor, out: dict, intrinsics):
 def write_mesh(meshes, i: int, image, obj_path, picture, given_K: bool) -> dict:
     """Write image ``i``'s mesh (and its picture); the JSON record of it."""
     result, K = meshes
-    write_obj(obj_path, result.vertices[i], result.faces)
+    with replacing(obj_path) as tmp:
+        write_obj(tmp, result.vertices[i], result.faces)
     if picture is not None:
-        Image.fromarray(overlay(image, result.vertices[i], result.faces, K[i])).save(
-            picture, quality=90
-        )
+        with replacing(picture) as tmp:
+            Image.fromarray(overlay(image, result.vertices[i], result.faces, K[i])).save(
+                tmp, quality=90
+            )
     return {
         "obj": str(obj_path),
         "frame": "camera (--K)" if given_K else "the nominal camera (no --K given)",
@@ -172,16 +175,16 @@ def main(argv=None) -> int:
         if args.batch < 1:
             raise ValueError("--batch must be >= 1")
         paths = list_images(args.images)
-        box = parse_numbers(args.box, 4, "--box") if args.box else None
+        box = parse_box(args.box) if args.box else None
         named = read_boxes(args.boxes) if args.boxes else {}
-        K = None
-        if args.K:
-            fx, fy, cx, cy = parse_numbers(args.K, 4, "--K")
-            K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]])
-        problem = writable_folder(args.out)
-        if problem:
-            raise ValueError(f"--out: {problem}")
+        K = parse_K(args.K) if args.K else None
         outputs = output_paths(paths, args.out, not args.no_draw, args.mesh)
+        inputs = {f"IMAGES ({item})": item for item in args.images if item.is_dir()}
+        inputs["--workdir"] = pathlib.Path(args.workdir)
+        check_output_folder("--out", args.out, inputs)
+        files = {f"--out ({f.name})": f for fs in outputs.values() for f in fs if f is not None}
+        files["--out (predictions.npz)"] = args.out / "predictions.npz"
+        check_outputs(files, {str(p): p for p in paths}, overwrite=args.overwrite)
         depth = None
         if args.root_depth:
             depth = parse_numbers(args.root_depth, len(args.root_depth.split(",")), "--root-depth")
@@ -239,10 +242,12 @@ def main(argv=None) -> int:
                 if meshes is not None:
                     record["mesh"] = write_mesh(meshes, i, image, mesh_path, mesh_picture,
                                                 given_K=K is not None)  # fmt: skip
-                json_path.write_text(json.dumps(record, indent=1))
+                with replacing(json_path) as tmp:  # whole or absent, a full disk included
+                    tmp.write_text(json.dumps(record, indent=1))
                 if picture is not None:
                     drawn = compose(image, out["uv"][i], out["pred_mm"][i], predictor.skeleton)
-                    Image.fromarray(drawn).save(picture, quality=90)
+                    with replacing(picture) as tmp:
+                        Image.fromarray(drawn).save(tmp, quality=90)
                 done.append(str(path))
                 uv_all.append(out["uv"][i])
                 rel_all.append(out["pred_mm"][i])
@@ -258,7 +263,8 @@ def main(argv=None) -> int:
         }
         if K is not None:
             arrays["joints_3d_camera"] = np.stack(cam_all)
-        np.savez(args.out / "predictions.npz", **arrays)
+        with replacing(args.out / "predictions.npz") as tmp:
+            np.savez(tmp, **arrays)
     print(f"wrote {len(done)} of {len(paths)} images to {args.out} (JSON per image, "
           f"predictions.npz{'' if args.no_draw else ', pictures'})")  # fmt: skip
     if skipped:

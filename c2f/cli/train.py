@@ -7,7 +7,7 @@ integral_mpii, demo, tiny) or the path of a recipe file.
 
 Resumes from the latest checkpoint in --workdir, with the same config (a config that changes
 the experiment is refused, naming the fields, unless --allow-config-change). SIGINT/SIGTERM
-save a checkpoint and exit with status 130 ("interrupted at step N"); a diverged run exits
+save a checkpoint and exit with status 130 or 143 ("interrupted at step N"); a diverged run exits
 with 1; a refused resume or a bad dataset with 2. Multi-host: pass
 --coordinator, --num-processes and --process-id (or set JAX's cluster environment) to call
 ``jax.distributed.initialize``.
@@ -20,6 +20,7 @@ import sys
 
 import jax
 
+from c2f import signals
 from c2f.checkpoint import CheckpointUnreadable
 from c2f.config import apply_overrides, load_config
 from c2f.data import DatasetError
@@ -45,25 +46,14 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     # Until the loop takes SIGINT/SIGTERM over (saving a checkpoint), either ends start-up
     # with one line: nothing is half-written (config.json and checkpoints are written whole).
-    previous = signal.signal(signal.SIGTERM, _terminated)
+    signals.install()
     try:
         return _main(p, args)
-    except KeyboardInterrupt:
-        print("interrupted before training started; re-run the same command", file=sys.stderr)
-        return 130
-    except _Terminated:
-        print("terminated before training started; re-run the same command", file=sys.stderr)
-        return 143
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-class _Terminated(Exception):
-    """SIGTERM during start-up."""
-
-
-def _terminated(signum, frame):
-    raise _Terminated()
+    except KeyboardInterrupt as e:
+        signum = getattr(e, "signum", None) or signals.received() or signal.SIGINT
+        what = "terminated" if signum == signal.SIGTERM else "interrupted"
+        print(f"{what} before training started; re-run the same command", file=sys.stderr)
+        return 128 + signum
 
 
 def _main(p, args) -> int:
@@ -89,8 +79,10 @@ def _main(p, args) -> int:
         return 2
     if summary.get("interrupted"):
         # Not "done": scripts and schedulers must see that the run has steps left.
-        print(f"interrupted at step {summary['step']}; re-run the same command to resume",
+        signum = summary.get("signal") or signals.received() or signal.SIGINT
+        what = "terminated" if signum == signal.SIGTERM else "interrupted"
+        print(f"{what} at step {summary['step']}; re-run the same command to resume",
               file=sys.stderr)  # fmt: skip
-        return 130
+        return 128 + signum
     print(f"done at step {summary['step']}")
     return 0

@@ -277,6 +277,11 @@ def remove_stale_temporaries(path) -> list[pathlib.Path]:
     return removed
 
 
+INCOMPLETE_MARKER = ".c2f-incomplete"
+"""A multi-file writer (``c2f data synthetic``) puts this file in the folder first and removes it
+last; :func:`open_dataset` refuses the folder's files while it is there."""
+
+
 def open_dataset(path) -> h5py.File:
     """Open a dataset file for reading after checking its schema.
 
@@ -287,6 +292,10 @@ def open_dataset(path) -> h5py.File:
     path = pathlib.Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: no such dataset file")
+    if (path.parent / INCOMPLETE_MARKER).exists():
+        raise DatasetError(f"{path}: its folder holds {INCOMPLETE_MARKER}: the set of files was "
+                           "being written and did not finish (its files may be of two "
+                           "generations); write it again with --overwrite")  # fmt: skip
     try:
         f = h5py.File(path, "r")
     except OSError as e:

@@ -135,6 +135,8 @@ def main(argv=None) -> int:
     p.add_argument("--decode", choices=DECODES, help="default: the protocol's (soft)")
     p.add_argument("--heatmap", type=int, default=64, help="heatmap side, px (64)")
     args = p.parse_args(argv)
+    if args.heatmap < 4:
+        p.error(f"--heatmap: a heatmap side of at least 4 px, got {args.heatmap}")
     try:
         protocol = protocols.get(args.protocol)
         path = args.data or args.annot_mat

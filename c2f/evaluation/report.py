@@ -9,6 +9,7 @@ import numpy as np
 from c2f.evaluation.metrics import ActionTable, per_action
 from c2f.evaluation.protocols import headline
 from c2f.h36m import ACTION_ABBREVIATIONS, ACTIONS
+from c2f.outputs import replacing
 
 LEGEND = "Avg: mean of the per-action means; Weighted: mean over all frames."
 
@@ -105,12 +106,29 @@ class ReportNotWritten(OSError):
         self.text = text
 
 
+def report_name(step: int, protocol: str, options: dict, data) -> str:
+    """The report's file name (no suffix): everything that chose its numbers and samples."""
+    # The evaluated file's identity, not its stem alone: two files called test.h5 in different
+    # folders must not overwrite each other's reports.
+    identity = hashlib.sha256(str(pathlib.Path(data).resolve()).encode()).hexdigest()[:8]
+    name = (f"step{step}_{protocol}_{options['decode']}_flip-{options['flip']}"
+            f"_root-{options['root']}_{pathlib.Path(data).stem}-{identity}")  # fmt: skip
+    if options.get("frames") == "all":
+        name += "_all-frames"
+    if options.get("every", 1) > 1:  # a subsample is another report, never the full one's
+        name += f"_every-{options['every']}"
+    if options.get("smooth", "none") != "none":
+        name += f"_smooth-{options['smooth']}"
+    return name
+
+
 def write_evaluation(out_dir, result: dict, *, protocol, options: dict, overridden: list[str],
                      data, step: int, source_kind: str, extra_rows: dict | None = None,
                      note: str = "", groups: dict | None = None) -> tuple[str, str]:  # fmt: skip
     """Write an evaluation's table as Markdown and JSON under ``out_dir``.
 
-    The file name says what was measured: step, protocol, decode, flip, root and data file.
+    The file name says what was measured: step, protocol, decode, flip, root, data file and the
+    samples' selection (all frames, every N-th).
     The paper's published row is shown only when the protocol was not modified and the data
     is the real Human3.6M (``source_kind == "h36m"``). ``extra_rows`` (e.g. the temporal rows
     of :func:`c2f.evaluation.temporal.evaluation_rows`) follow the protocols' rows; ``note`` is
@@ -125,15 +143,7 @@ def write_evaluation(out_dir, result: dict, *, protocol, options: dict, overridd
     if protocol.published and not overridden and source_kind == "h36m":
         rows["Pavlakos et al. 2017 (published)"] = protocol.published
     table = markdown(rows)
-    # The evaluated file's identity, not its stem alone: two files called test.h5 in different
-    # folders must not overwrite each other's reports.
-    identity = hashlib.sha256(str(pathlib.Path(data).resolve()).encode()).hexdigest()[:8]
-    name = (f"step{step}_{protocol.name}_{options['decode']}_flip-{options['flip']}"
-            f"_root-{options['root']}_{pathlib.Path(data).stem}-{identity}")  # fmt: skip
-    if options.get("frames") == "all":
-        name += "_all-frames"
-    if options.get("smooth", "none") != "none":
-        name += f"_smooth-{options['smooth']}"
+    name = report_name(step, protocol.name, options, data)
     modified = ", ".join(f"{k}={options[k]}" for k in overridden)
     header = (f"{protocol.definition}\n"
               + (f"Modified here: {modified}.\n" if overridden else "")
@@ -149,8 +159,10 @@ def write_evaluation(out_dir, result: dict, *, protocol, options: dict, overridd
     text = f"{header}\n{table}"
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / f"{name}.md").write_text(f"{header}\n\n{table}\n")
-        (out_dir / f"{name}.json").write_text(json.dumps(record, indent=1))
+        with replacing(out_dir / f"{name}.md") as tmp:
+            tmp.write_text(f"{header}\n\n{table}\n")
+        with replacing(out_dir / f"{name}.json") as tmp:
+            tmp.write_text(json.dumps(record, indent=1))
     except OSError as e:  # the work is done: the table still reaches the terminal
         raise ReportNotWritten(f"{out_dir}: the report could not be written ({e})", text) from e
     return text, str(out_dir / name)

@@ -37,7 +37,7 @@ from c2f.data import H5Source
 from c2f.evaluation.evaluate import test_loader
 from c2f.inference import FLIPS, Inference
 from c2f.model.channel_ops import single_platform
-from c2f.outputs import check_outputs
+from c2f.outputs import add_overwrite, check_outputs
 from c2f.serving.deploy import load
 from c2f.serving.deploy.stablehlo import META_FILE, STABLEHLO_FILE  # the runtime's layout
 from c2f.serving.person_crop import OUTPUTS
@@ -249,6 +249,7 @@ def parse_args(argv=None):
     p.add_argument("--best", action="store_true", help="the best checkpoint by test MPJPE")
     p.add_argument("--format", required=True, choices=("stablehlo", "onnx"))
     p.add_argument("--out", required=True, type=pathlib.Path)
+    add_overwrite(p)
     p.add_argument("--decode", choices=DECODES, help="default: the run's")
     p.add_argument("--flip", choices=FLIPS, default="none")
     p.add_argument(
@@ -269,7 +270,8 @@ def main(argv=None) -> int:
 
     which = "best" if args.best else "last"
     try:
-        check_outputs({"--out": args.out})  # a folder or an unwritable place: before the work
+        # Never into the run's checkpoints/ nor over a file: before the work.
+        check_outputs({"--out": args.out}, overwrite=args.overwrite)
         cfg, graphdef, state, meta = load_model(args.workdir, step=args.checkpoint, which=which)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -59,12 +59,12 @@ class Mp4Writer:
     def write(self, image) -> None:
         """Queue one frame for encoding (raises what the encoder raised, if it failed)."""
         if self._error is not None:
-            raise RuntimeError(f"{self.path}: encoding failed ({self._error})") from self._error
+            raise self._failure() from self._error
         self._queue.put(image)
         self.frames += 1
 
     def _encode(self) -> None:
-        stream = None
+        stream, done = None, False
         try:
             while (image := self._queue.get()) is not _DONE:
                 if stream is None:
@@ -72,25 +72,38 @@ class Mp4Writer:
                 frame = av.VideoFrame.from_ndarray(image, format="rgb24")
                 for packet in stream.encode(frame):
                     self._container.mux(packet)
-            if stream is not None:
+            done = True
+            if stream is not None:  # the flush: where a full disk or a read-only place shows
                 for packet in stream.encode():
                     self._container.mux(packet)
         except BaseException as e:  # noqa: BLE001 - reported to the writing thread
             self._error = e
-            while self._queue.get() is not _DONE:  # let write() and __exit__ go on
+            # Let write() and __exit__ go on; after the end marker nobody waits (waiting for
+            # a second one was the deadlock of a failing flush).
+            while not done and self._queue.get() is not _DONE:
                 pass
 
     def __exit__(self, kind, value, traceback):
         self._queue.put(_DONE)
         self._thread.join()
-        self._container.close()
+        try:
+            self._container.close()
+        except BaseException as e:  # noqa: BLE001 - the muxer's last write (full disk)
+            self._error = self._error or e
         if kind is None and self._error is None:
             self.tmp.replace(self.path)
-        else:
-            self.tmp.unlink(missing_ok=True)
-        if kind is None and self._error is not None:
-            raise RuntimeError(f"{self.path}: encoding failed ({self._error})") from self._error
+            return False
+        self.tmp.unlink(missing_ok=True)
+        if kind is None:
+            raise self._failure() from self._error
         return False
+
+    def _failure(self) -> Exception:
+        """The encoder's error, named; an OSError keeps its errno (ENOSPC: exit code 4)."""
+        e = self._error
+        if isinstance(e, OSError) and e.errno is not None:
+            return OSError(e.errno, f"encoding failed ({e.strerror})", str(self.path))
+        return RuntimeError(f"{self.path}: encoding failed ({e})")
 
 
 def read_frames(path, every: int = 1):

@@ -18,11 +18,12 @@ import numpy as np
 from tqdm import tqdm
 
 from c2f import checkpoint as ckpt
+from c2f import signals
 from c2f.config import Config, with_data_skeleton
 from c2f.data import BatchSpec, DatasetError, H5Source, Loader
 from c2f.data.mixture import Mixture, parse_mix
 from c2f.data.subset import without_actions
-from c2f.evaluation import protocols
+from c2f.evaluation import benchmarks, protocols
 from c2f.evaluation.evaluate import (
     evaluate,
     make_inference,
@@ -32,7 +33,7 @@ from c2f.evaluation.evaluate import (
 )
 from c2f.serving.visualize import figure
 from c2f.sharding import make_mesh, replicate, shard_batch
-from c2f.train.lock import WorkdirLock
+from c2f.train.lock import WorkdirError, WorkdirLock
 from c2f.train.logger import MetricWriter
 from c2f.train.resume import check_resume_config, evaluated_steps, record_evaluation
 from c2f.train.state import create, eval_graph, learning_rate_schedule
@@ -81,10 +82,15 @@ class FiniteGuard:
 
 
 class _StopFlag:
-    """Set by SIGINT/SIGTERM; the loop checks it between steps."""
+    """Set by SIGINT/SIGTERM; the loop checks it between steps.
+
+    A signal that came during start-up and was swallowed on its way (jax's callbacks swallow
+    exceptions; :mod:`c2f.signals` recorded it) sets it at once.
+    """
 
     def __init__(self):
-        self.stop = False
+        self.stop = signals.received() is not None
+        self.signum = signals.received()
         self._old = {}
 
     def __enter__(self):
@@ -96,11 +102,56 @@ class _StopFlag:
         return self
 
     def _handle(self, signum, frame):
+        if self.signum is None:
+            self.signum = signum
+            signals.record(signum)
         self.stop = True
 
     def __exit__(self, *_):
         for sig, old in self._old.items():
             signal.signal(sig, old)
+
+
+RUN_FILES = ("config.json", "checkpoints", "metrics.jsonl", "tb", "eval", ".lock")
+
+
+def check_workdir(workdir: pathlib.Path) -> None:
+    """A workdir is empty, missing, or a c2f run (its ``config.json`` or ``checkpoints/``).
+
+    Raises:
+      WorkdirError: a folder of the user's (train would write its config.json there).
+    """
+    if not workdir.is_dir() or (workdir / "config.json").is_file():
+        return
+    if (workdir / "checkpoints").is_dir():
+        return
+    others = sorted(p.name for p in workdir.iterdir() if p.name not in RUN_FILES)
+    if others:
+        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        raise WorkdirError(f"--workdir: {workdir} holds files that are not a c2f run's "
+                           f"({shown}); give an empty folder or a run")  # fmt: skip
+
+
+def _eval_samples(cfg: Config, test_source):
+    """The training-time evaluation's protocol, loader and samples, checked before any work.
+
+    The protocol is the test file's benchmark's (InterHand2.6M, H3WB, MPI-INF-3DHP name
+    theirs), else the recipe's ``train.protocol``; one that selects nothing of the file is a
+    :class:`DatasetError` naming both.
+    """
+    benchmark = benchmarks.get(test_source.benchmark)
+    name = benchmark.protocol or cfg.train.protocol
+    protocol = protocols.get(name)
+    try:
+        loader, indices = test_loader(cfg, test_source, cfg.train.eval_limit, 1, protocol)
+    except ValueError as e:
+        whose = (f"benchmark {benchmark.name!r}'s" if benchmark.protocol else
+                 "the recipe's train.protocol")  # fmt: skip
+        raise DatasetError(
+            f"{e} (protocol {name!r} is {whose}; set train.protocol, e.g. "
+            "'all-frames', or give a test file that it fits)"
+        ) from e
+    return protocol, loader, indices
 
 
 def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool = True,
@@ -125,6 +176,7 @@ def train(cfg: Config, workdir, *, stop_after: int | None = None, progress: bool
       WorkdirBusy: another process is training in ``workdir`` (:mod:`c2f.train.lock`).
     """
     workdir = pathlib.Path(workdir)
+    check_workdir(workdir)
     if jax.process_index() != 0:  # one lock per run: process 0 holds it
         return _train(cfg, workdir, stop_after=stop_after, progress=progress,
                       allow_config_change=allow_config_change)  # fmt: skip
@@ -169,6 +221,8 @@ def _train(cfg: Config, workdir: pathlib.Path, *, stop_after, progress, allow_co
         augment_on=cfg.data.augment_on,
     )
     loader = Loader(train_source, spec, workers=cfg.data.workers)
+    protocol, eval_loader, eval_indices = _eval_samples(cfg, test_source)
+    signals.raise_if_received()  # one that a library swallowed: stop before anything is written
 
     graphdef, state = create(cfg)
     state = replicate(state, mesh)
@@ -196,9 +250,7 @@ def _train(cfg: Config, workdir: pathlib.Path, *, stop_after, progress, allow_co
     writer = MetricWriter(workdir, enabled=main_process)
     if changes:
         writer.text(start, "config_change", "; ".join(changes))
-    protocol = protocols.get(cfg.train.protocol)
     options = protocol_options(cfg, protocol)
-    eval_loader, eval_indices = test_loader(cfg, test_source, cfg.train.eval_limit, 1, protocol)
     picks = eval_indices[np.linspace(0, len(eval_indices) - 1, 2).astype(int)]
     inference = None
 
@@ -244,7 +296,11 @@ def _train(cfg: Config, workdir: pathlib.Path, *, stop_after, progress, allow_co
     batches = loader(start, end - start)
     tick, seen, bad_images = time.perf_counter(), 0, 0
     guard = FiniteGuard(
-        lambda: f"the last good checkpoint (step {checkpoints.latest_step()}) is kept"
+        lambda: (
+            f"the last good checkpoint (step {checkpoints.latest_step()}) is kept"
+            if checkpoints.latest_step() is not None
+            else "no checkpoint was written before it"
+        )
     )
     with _StopFlag() as flag:
         for step in range(start, end):
@@ -287,6 +343,7 @@ def _train(cfg: Config, workdir: pathlib.Path, *, stop_after, progress, allow_co
             if stopping:
                 bar.write(f"interrupted at step {done}: checkpoint saved")
                 summary["interrupted"] = True
+                summary["signal"] = getattr(flag, "signum", None)
                 break
     bar.close()
     writer.close()

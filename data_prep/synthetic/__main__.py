@@ -19,7 +19,9 @@ import time
 
 from c2f.body import AssetError, check_available
 from c2f.body.keypoints import BODY_KEYPOINTS
+from c2f.data.schema import INCOMPLETE_MARKER
 from c2f.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS
+from c2f.outputs import OutputError, add_overwrite, check_output_folder, check_outputs
 from data_prep.synthetic.generate import BODIES, preview, write_split
 
 
@@ -69,6 +71,7 @@ def main(argv=None) -> int:
         help="the keypoints written (bodies only); hand sets get one crop per hand, at the "
         "hand's scale",
     )
+    add_overwrite(p)
     args = p.parse_args(argv)
     if args.body == "capsules" and args.skeleton != "h36m17":
         p.error("--skeleton: the capsules have Human3.6M's 17 joints only (use --body anny)")
@@ -84,8 +87,21 @@ def main(argv=None) -> int:
         except AssetError as e:
             p.error(f"--body anny: {e} (or --body capsules)")
     out = pathlib.Path(args.out)
+    files = {f"--out ({name})": out / name for name in ("train.h5", "test.h5")}
+    if args.preview:
+        files["--out (preview.png)"] = out / "preview.png"
+    try:
+        check_output_folder("--out", out)
+        check_outputs(files, overwrite=args.overwrite)
+    except OutputError as e:
+        p.error(str(e))
     start = time.time()
     total = 0
+    # Both splits or a marked set: a reader refuses a folder whose writing did not finish
+    # (c2f.data.schema.INCOMPLETE_MARKER), so a train.h5 never meets an older test.h5 unseen.
+    out.mkdir(parents=True, exist_ok=True)
+    marker = out / INCOMPLETE_MARKER
+    marker.write_text("c2f data synthetic was writing this dataset and did not finish\n")
     for name, subjects, poses, step in (
         ("train", TRAIN_SUBJECTS, args.train_poses, args.train_frame_step),
         ("test", TEST_SUBJECTS, args.test_poses, args.test_frame_step),
@@ -95,6 +111,7 @@ def main(argv=None) -> int:
                              args.workers, vars(args), frame_step=step,
                              spread=args.spread, body=args.body,
                              skeleton=args.skeleton)  # fmt: skip
+    marker.unlink()
     elapsed = time.time() - start
     print(f"wrote {total} images to {out} in {elapsed:.1f} s ({total / elapsed:.0f} images/s)")
     if args.preview:

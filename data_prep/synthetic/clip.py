@@ -22,7 +22,8 @@ from tqdm import tqdm
 from c2f.body import AssetError, check_available
 from c2f.geometry import box_from_joints, project, world_to_camera
 from c2f.geometry.crop import crop_matrix
-from c2f.h36m import ACTIONS, CAMERAS
+from c2f.h36m import ACTIONS, CAMERAS, TEST_SUBJECTS, TRAIN_SUBJECTS
+from c2f.outputs import OutputError, add_overwrite, check_outputs, replacing
 from c2f.serving.mp4 import Mp4Writer
 from data_prep.synthetic import motion
 from data_prep.synthetic.body_render import camera_frame_params, random_look
@@ -70,6 +71,9 @@ def render_clip(action: str, subject: int, camera: int, frames, size: int, seed:
                               "joints_cam": joints_cam, "K": K, **bodies}  # fmt: skip
 
 
+SUBJECT_IDS = tuple(sorted(int(s[1:]) for s in TRAIN_SUBJECTS + TEST_SUBJECTS))
+
+
 def person_boxes(joints_2d) -> list:
     """``[x0, y0, x1, y1]`` per frame: the joints' bounding box (what ``--boxes`` reads)."""
     return [[round(float(v), 1) for v in (*uv.min(0), *uv.max(0))] for uv in joints_2d]
@@ -86,9 +90,20 @@ def main(argv=None) -> int:
     p.add_argument("--size", type=int, default=256, help="frame side, px (even)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--body", choices=BODIES, default=BODIES[0], help="as c2f data synthetic's")
+    add_overwrite(p)
     args = p.parse_args(argv)
     if args.step < 1 or args.seconds <= 0 or args.size < 32 or args.size % 2:
         p.error("--step >= 1, --seconds > 0, --size even and >= 32")
+    if args.subject not in SUBJECT_IDS:
+        p.error(f"--subject: one of {SUBJECT_IDS} (Human3.6M's), got {args.subject}")
+    if args.out.suffix.lower() != ".mp4":
+        p.error(f"--out: {args.out} must end in .mp4 (the ground truth goes beside it)")
+    outputs = {"--out": args.out, "the ground truth (--out .npz)": args.out.with_suffix(".npz"),
+               "the boxes (--out .boxes.json)": args.out.with_suffix(".boxes.json")}  # fmt: skip
+    try:
+        check_outputs(outputs, overwrite=args.overwrite)
+    except OutputError as e:
+        p.error(str(e))
     if args.body == "anny":
         try:
             check_available()
@@ -99,11 +114,13 @@ def main(argv=None) -> int:
                                 args.seed, args.body)  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fps = motion.FPS / args.step
-    with Mp4Writer(args.out, fps) as writer:
+    with replacing(args.out) as tmp, Mp4Writer(tmp, fps) as writer:
         for image in images:
             writer.write(image)
-    np.savez(args.out.with_suffix(".npz"), fps=fps, **truth)
-    args.out.with_suffix(".boxes.json").write_text(json.dumps(person_boxes(truth["joints_2d"])))
+    with replacing(args.out.with_suffix(".npz")) as tmp:
+        np.savez(tmp, fps=fps, **truth)
+    with replacing(args.out.with_suffix(".boxes.json")) as tmp:
+        tmp.write_text(json.dumps(person_boxes(truth["joints_2d"])))
     K = truth["K"]
     print(f"wrote {args.out}: {len(frames)} frames at {fps:g} fps, {args.action} of "
           f"S{args.subject}; ground truth {args.out.with_suffix('.npz')}, boxes "

@@ -13,6 +13,12 @@ import numpy as np
 from PIL import Image
 
 from c2f.data.schema import DatasetError, open_dataset
+from c2f.outputs import OutputError, add_overwrite, check_outputs, replacing
+
+
+def still_paths(out, count: int) -> list[pathlib.Path]:
+    """The files :func:`write_stills` writes."""
+    return [pathlib.Path(out) / f"frame_{k:04d}.jpg" for k in range(count)]
 
 
 def write_stills(data, out, count: int) -> list[pathlib.Path]:
@@ -22,10 +28,13 @@ def write_stills(data, out, count: int) -> list[pathlib.Path]:
     written = []
     with open_dataset(data) as f:
         images = f["image"]
-        for k, i in enumerate(np.linspace(0, len(images) - 1, count).astype(int)):
+        if count > len(images):
+            raise DatasetError(f"--count: {data} holds {len(images)} samples, not {count}")
+        picks = np.linspace(0, len(images) - 1, count).astype(int)
+        for path, i in zip(still_paths(out, count), picks):
             image = Image.open(io.BytesIO(images[i].tobytes())).convert("RGB")
-            path = out / f"frame_{k:04d}.jpg"
-            image.save(path, quality=95)
+            with replacing(path) as tmp:
+                image.save(tmp, quality=95)
             written.append(path)
     return written
 
@@ -35,9 +44,20 @@ def main(argv=None) -> int:
     p.add_argument("--data", required=True, type=pathlib.Path, help="a c2f dataset file")
     p.add_argument("--out", required=True, type=pathlib.Path, help="output folder")
     p.add_argument("--count", type=int, default=4, help="images to write")
+    add_overwrite(p)
     args = p.parse_args(argv)
     if args.count < 1:
         p.error("--count must be >= 1")
+    try:
+        with open_dataset(args.data) as f:  # the count against the file, before any image
+            if args.count > len(f["image"]):
+                raise DatasetError(f"--count: {args.data} holds {len(f['image'])} samples, "
+                                   f"not {args.count}")  # fmt: skip
+        files = {f"--out ({path.name})": path for path in still_paths(args.out, args.count)}
+        check_outputs(files, {"--data": args.data}, overwrite=args.overwrite)
+    except (DatasetError, OutputError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     try:
         written = write_stills(args.data, args.out, args.count)
     except DatasetError as e:
