@@ -38,11 +38,11 @@ demo: $(VENV)/.installed
 	$(C2F) train --config demo --workdir $(RUN)
 	$(C2F) eval --workdir $(RUN) --vis 4 --all-frames --smooth savgol
 	test -f $(RUN)/clip.mp4 || $(C2F) data clip --out $(RUN)/clip.mp4
-	$(C2F) video $(RUN)/clip.mp4 --workdir $(RUN) --out $(RUN)/clip_pose.mp4 \
+	$(C2F) video $(RUN)/clip.mp4 --workdir $(RUN) --out $(RUN)/clip_pose.mp4 --overwrite \
 		--boxes $(RUN)/clip.boxes.json --smooth savgol --truth $(RUN)/clip.npz
 	test -f $(RUN)/images/frame_0000.jpg || $(C2F) data stills \
 		--data $(DATA)/test.h5 --out $(RUN)/images --count 4
-	$(C2F) predict $(RUN)/images --workdir $(RUN) --out $(RUN)/predict --mesh
+	$(C2F) predict $(RUN)/images --workdir $(RUN) --out $(RUN)/predict --mesh --overwrite
 
 # Two pytest workers (pytest-xdist), whole files to a worker (module fixtures stay shared):
 # compilation dominates the suite and is single-threaded, so two workers on two cores cut

@@ -42,6 +42,7 @@ from PIL import Image
 from scipy.io import loadmat
 from tqdm import tqdm
 
+from c2f.archives import check_members
 from c2f.data.schema import DatasetWriter
 from c2f.geometry import Camera, box_from_joints
 from c2f.serving.mp4 import read_frames
@@ -96,7 +97,8 @@ def _ours(joints):
 def read_npz(path, cameras: dict) -> list[dict]:
     """Samples of the preprocessed form (module docstring)."""
     try:
-        z = np.load(path)
+        check_members(path)
+        z = np.load(path, allow_pickle=False)
         names, part, S = z["imgname"], z["part"], z["S"]
     except (OSError, ValueError, KeyError) as e:
         raise ValueError(f"{path}: not a preprocessed 3DHP file ({e})") from e

@@ -15,6 +15,8 @@ import zipfile
 
 import numpy as np
 
+from c2f.archives import check_members
+
 # (module, name) that rebuild numpy arrays, dtypes and scalars; numpy 2 names its core
 # "numpy._core", numpy 1 "numpy.core": files written by either must read.
 ALLOWED = frozenset(
@@ -81,6 +83,7 @@ def load_npz(path) -> dict:
     """
     path = pathlib.Path(path)
     out = {}
+    check_members(path)  # declared sizes first: a small file can declare a huge member
     try:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as e:

@@ -24,6 +24,7 @@ LAYERS = (
             "c2f.h36m",
             "c2f.outputs",
             "c2f.signals",
+            "c2f.archives",
         ),
     ),  # fmt: skip
     ("math", ("c2f.geometry", "c2f.volume", "c2f.losses", "c2f.optim")),

@@ -300,3 +300,51 @@ def test_the_training_protocol_follows_the_test_file(micro_cfg, tiny_data, tmp_p
     err = capsys.readouterr().err
     assert "the recipe's train.protocol" in err and "'all-frames'" in err
     assert not (tmp_path / "r" / "checkpoints").exists()
+
+
+# Readers (14-16): the Torch7 depth limit is in test_safe_readers.py.
+
+
+def test_an_npz_member_is_bounded_by_its_declared_size(tmp_path, capsys):
+    import zipfile
+
+    bomb = tmp_path / "bomb.npz"
+    header = b"{'descr': '|u1', 'fortran_order': False, 'shape': (67108864,), }".ljust(118)
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        # 64 MiB of zeros in about 64 KB
+        z.writestr("train_data.npy", b"\x93NUMPY\x01\x00" + header + b"\n" + bytes(64 * 2**20))
+    assert bomb.stat().st_size < 2**20
+    images = tmp_path / "frames"
+    images.mkdir()
+    _refused(["data", "h3wb", "--npz", str(bomb), "--images", str(images), "--out",
+              str(tmp_path / "o.h5")], "refused before reading", capsys, tmp_path)  # fmt: skip
+
+
+def test_a_floor_of_nan_joints_and_training_on_an_empty_file_are_named(data_dir, tmp_path,
+                                                                         capsys):  # fmt: skip
+    import h5py
+
+    from c2f.data.schema import FIELDS, read
+
+    bad = tmp_path / "nan.h5"
+    shutil.copy(data_dir / "test.h5", bad)
+    with h5py.File(bad, "r+") as f:
+        f["joints_cam"][0, 0, 0] = np.nan
+    _refused(["floor", "--data", str(bad), "--protocol", "all-frames"], "'joints_cam' is NaN",
+             capsys, bad)  # fmt: skip
+    _refused(["floor", "--data", str(data_dir / "test.h5"), "--heatmap", "0"], "--heatmap: ",
+             capsys, data_dir)  # fmt: skip
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    shutil.copy(data_dir / "test.h5", empty / "test.h5")
+    with h5py.File(data_dir / "train.h5") as src, h5py.File(empty / "train.h5", "w") as f:
+        for key, value in src.attrs.items():
+            f.attrs[key] = value
+        f.attrs["num_samples"] = 0
+        for name in FIELDS:
+            if name in src:
+                data = read(src, name, slice(0, 0))
+                f.create_dataset(name, data=data, maxshape=(None, *data.shape[1:]),
+                                 dtype=src[name].dtype)  # fmt: skip
+    _refused(["train", "--config", "tiny", "--workdir", str(tmp_path / "r"), "--set",
+              f"data.root={str(empty)!r}"], "error: ", capsys, empty)  # fmt: skip

@@ -57,3 +57,19 @@ def test_an_artifact_member_larger_than_its_bound_is_refused_unread(tmp_path, mo
     _artifact(path, b"{not json", 16)
     with pytest.raises(ValueError, match="bomb.zip: meta.json is not JSON"):
         load(path)
+
+
+@pytest.mark.parametrize("kind", ["function", "closure"])
+def test_nested_functions_and_closures_count_toward_the_depth_limit(tmp_path, kind):
+    """50,000 functions each holding the next as its upvalues: a named error, no RecursionError."""
+    parts = []
+    for level in range(50_000):
+        if kind == "function":
+            parts.append(struct.pack("<ii", t7file.FUNCTION, 1) + b"\x1b")
+        else:
+            parts.append(struct.pack("<iii", t7file.CLOSURE, level + 1, 1) + b"\x1b")
+    parts.append(struct.pack("<i", t7file.NIL))
+    path = tmp_path / f"{kind}s.t7"
+    path.write_bytes(b"".join(parts))
+    with pytest.raises(t7file.Torch7Error, match=f"nested deeper than {t7file.MAX_DEPTH}"):
+        t7file.load(path)

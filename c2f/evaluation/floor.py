@@ -102,6 +102,11 @@ def load_dataset(path, protocol) -> dict:
                ("joints_cam", "intrinsics", "distortion", "center", "scale")}  # fmt: skip
         out["action"] = [names[a] for a in f["action"][...][idx]]
         out["skeleton"] = skeleton_of(f, path)
+    for key in ("joints_cam", "intrinsics", "center", "scale"):
+        bad = ~np.isfinite(out[key]).reshape(len(idx), -1).all(axis=1)
+        if bad.any():
+            raise ValueError(f"{path}: field {key!r} is NaN or infinite in sample "
+                             f"{int(idx[np.flatnonzero(bad)[0]])}")  # fmt: skip
     return out
 
 

@@ -27,6 +27,7 @@ import av
 import numpy as np
 from tqdm import tqdm
 
+from c2f.archives import check_members
 from c2f.body.build import body_data, check_available
 from c2f.body.model import BodyModel
 from c2f.data.schema import BODY_FIELDS, BODY_REQUIRED
@@ -286,6 +287,7 @@ def read_truth(path) -> dict:
     if not zipfile.is_zipfile(path):
         raise ValueError(f"--truth: {path} is not an .npz file (c2f data clip writes one)")
     try:
+        check_members(path)
         with np.load(path, allow_pickle=False) as z:
             truth = {k: z[k] for k in ("joints_2d", "joints_cam")}
             truth.update({k: z[k] for k in BODY_FIELDS if k in z.files})

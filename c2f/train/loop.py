@@ -220,7 +220,10 @@ def _train(cfg: Config, workdir: pathlib.Path, *, stop_after, progress, allow_co
         bad_images=cfg.data.bad_images,
         augment_on=cfg.data.augment_on,
     )
-    loader = Loader(train_source, spec, workers=cfg.data.workers)
+    try:
+        loader = Loader(train_source, spec, workers=cfg.data.workers)
+    except ValueError as e:  # fewer samples than one batch (an empty file included)
+        raise DatasetError(str(e)) from e
     protocol, eval_loader, eval_indices = _eval_samples(cfg, test_source)
     signals.raise_if_received()  # one that a library swallowed: stop before anything is written
 

@@ -19,8 +19,10 @@ import time
 import numpy as np
 from PIL import Image
 
+from c2f.archives import check_members
 from c2f.config import load_config
 from c2f.model import abstract_model, count_params
+from c2f.outputs import check_output_folder
 from c2f.serving.predictor import Predictor
 from data_prep import safe_pickle
 from data_prep.torch7.convert import (
@@ -113,7 +115,27 @@ def import_file(args) -> dict:
     return {"parameters": count_params(mc), "config": mc, "source": source}
 
 
-def check(workdir, data_dir: pathlib.Path) -> dict:
+def read_check_data(data_dir: pathlib.Path):
+    """(mmpose's samples, their cameras): read before the import, so a bad file writes nothing.
+
+    Raises:
+      FileNotFoundError: the samples are missing.
+      ValueError: a file is not what it should be (a pickle that would run code included).
+    """
+    npz = data_dir / "test_h36m_body3d.npz"
+    if not npz.is_file():
+        raise FileNotFoundError(f"--check-data: {npz} not found (mmpose's tests/data/h36m)")
+    try:
+        check_members(npz)
+        with np.load(npz, allow_pickle=False) as z:
+            samples = {k: z[k] for k in ("imgname", "part", "S")}
+    except (OSError, ValueError, KeyError) as e:
+        raise ValueError(f"--check-data: {npz}: not mmpose's samples ({e})") from e
+    cameras = safe_pickle.load(data_dir / "cameras.pkl")  # data only: never runs code
+    return samples, cameras
+
+
+def check(workdir, data_dir: pathlib.Path, inputs=None) -> dict:
     """MPJPE (mm, root-relative, flip test of volumes) of the run on mmpose's four H36M frames.
 
     The person boxes are the ground truth 2D joints' bounding boxes (the Predictor adds the
@@ -122,11 +144,7 @@ def check(workdir, data_dir: pathlib.Path) -> dict:
     Returns:
       {image name: MPJPE mm} and "mean".
     """
-    npz = data_dir / "test_h36m_body3d.npz"
-    if not npz.is_file():
-        raise FileNotFoundError(f"--check-data: {npz} not found (mmpose's tests/data/h36m)")
-    d = np.load(npz)
-    cameras = safe_pickle.load(data_dir / "cameras.pkl")  # data only: never runs code
+    d, cameras = inputs or read_check_data(data_dir)
     predictor = Predictor.from_checkpoint(workdir, flip="volumes")
     out = {}
     for name, part, S in zip(d["imgname"], d["part"], d["S"]):
@@ -147,6 +165,10 @@ def check(workdir, data_dir: pathlib.Path) -> dict:
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
+        if args.out.exists():  # before the file is read, not after
+            raise FileExistsError(f"--out: {args.out} exists; give a new run folder")
+        check_output_folder("--out", args.out, {"FILE": args.file})
+        inputs = read_check_data(args.check_data) if args.check else None
         summary = import_file(args)
     except (Torch7Error, FileExistsError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -155,7 +177,7 @@ def main(argv=None) -> int:
     print(f"  evaluate: c2f eval --workdir {args.out} --protocol paper")
     if args.check:
         try:
-            errors = check(args.out, args.check_data)
+            errors = check(args.out, args.check_data, inputs)
         except FileNotFoundError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2

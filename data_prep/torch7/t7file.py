@@ -159,12 +159,25 @@ class _Reader:
             return self.string(f"string {path}")
         if tag == BOOLEAN:
             return self.int(f"boolean {path}") == 1
-        if tag == FUNCTION:
-            return LuaFunction(bytes(self.take(self.int(), "bytecode")), self.value(path))
-        if tag not in (TABLE, TORCH, LEGACY_CLOSURE, CLOSURE):
+        if tag not in (FUNCTION, TABLE, TORCH, LEGACY_CLOSURE, CLOSURE):
             self.fail(
                 f"unknown type tag {tag} at {path} (not a Torch7 binary file, or corrupt)", start
             )
+        # Every path that recurses (tables, objects, functions and closures with their
+        # upvalues) counts one level: a file cannot reach Python's recursion limit.
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                self.fail(f"objects nested deeper than {MAX_DEPTH} levels at {path[:200]} "
+                          "(corrupt, or not a network file)", start)  # fmt: skip
+            return self.nested(tag, path, start)
+        finally:
+            self.depth -= 1
+
+    def nested(self, tag: int, path: str, start: int):
+        """A function, closure, table or Torch object (the tag read at ``start``)."""
+        if tag == FUNCTION:
+            return LuaFunction(bytes(self.take(self.int(), "bytecode")), self.value(path))
         index = self.int("a reference index")
         if index in self.objects:
             return self.objects[index]
@@ -173,16 +186,9 @@ class _Reader:
             self.objects[index] = function
             function.upvalues = self.value(path + ".<upvalues>")
             return function
-        self.depth += 1
-        try:
-            if self.depth > MAX_DEPTH:
-                self.fail(f"objects nested deeper than {MAX_DEPTH} levels at {path[:200]} "
-                          "(corrupt, or not a network file)", start)  # fmt: skip
-            if tag == TABLE:
-                return self.table(index, path, start)
-            return self.torch(index, path, start)
-        finally:
-            self.depth -= 1
+        if tag == TABLE:
+            return self.table(index, path, start)
+        return self.torch(index, path, start)
 
     def table(self, index: int, path: str, start: int) -> Table:
         count = self.int(f"the size of table {path}")
