@@ -165,8 +165,11 @@ def check(workdir, data_dir: pathlib.Path, inputs=None) -> dict:
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        if args.out.exists():  # before the file is read, not after
-            raise FileExistsError(f"--out: {args.out} exists; give a new run folder")
+        if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
+            # before the file is read, not after
+            what = ("already holds checkpoints" if (args.out / "checkpoints").exists()
+                    else "exists and is not an empty folder")  # fmt: skip
+            raise FileExistsError(f"--out: {args.out} {what}; give a new run folder")
         check_output_folder("--out", args.out, {"FILE": args.file})
         inputs = read_check_data(args.check_data) if args.check else None
         summary = import_file(args)
