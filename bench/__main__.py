@@ -154,6 +154,11 @@ def _markdown(results) -> str:
 
 
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--gpu" in argv:  # the one prepared GPU run (bench/gpu.py)
+        from bench import gpu
+
+        return gpu.main([a for a in argv if a != "--gpu"])
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--config", default="paper", help="inference config")
     p.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
@@ -173,6 +178,7 @@ def main(argv=None) -> int:
     p.add_argument("--calls", type=int, default=2, help="timed calls per contender per round")
     p.add_argument("--no-compile", action="store_true", help="skip torch.compile")
     p.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/bench"))
+    p.add_argument("--gpu", action="store_true", help="the one prepared GPU run (bench/gpu.py)")
     args = p.parse_args(argv)
 
     import torch  # optional (the PyTorch twins): imported by the rows that compare with it
