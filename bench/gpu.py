@@ -64,19 +64,13 @@ def _model_rows(config, batches, train_batches, calls, peak, measured, over) -> 
     from bench import models
 
     rows = []
-    for batch in batches:
+    plan = [("inference bf16", models.c2f_forward, b) for b in batches]
+    plan += [("train step bf16", models.c2f_train_step, b) for b in train_batches]
+    for section, make, batch in plan:
         if over():
             break
-        call, info = models.c2f_forward(config, batch, "bfloat16")
-        rows.append(_row("inference bf16", batch, _median_s(call, calls), info["flops"], peak,
-                         measured))  # fmt: skip
-        print(rows[-1], flush=True)
-    for batch in train_batches:
-        if over():
-            break
-        call, info = models.c2f_train_step(config, batch, "bfloat16")
-        rows.append(_row("train step bf16", batch, _median_s(call, calls), info["flops"], peak,
-                         measured))  # fmt: skip
+        call, info = make(config, batch, "bfloat16")
+        rows.append(_row(section, batch, _median_s(call, calls), info["flops"], peak, measured))
         print(rows[-1], flush=True)
     return rows
 

@@ -215,3 +215,25 @@ def test_check_runs_on_the_real_frames(imported_run, shared_data):
     errors = check(imported_run, shared_data / "mmpose_h36m_samples")
     assert len(errors) == 5 and all(np.isfinite(v) and v > 0 for v in errors.values())
     assert errors["mean"] == pytest.approx(np.mean([v for k, v in errors.items() if k != "mean"]))
+
+
+def test_a_hostile_check_file_is_refused_before_the_import(written, tmp_path, capsys):
+    """``--check`` reads its samples and cameras first: a pickle that would run code stops the
+    command (exit 2) before the run folder exists."""
+    import pickle
+
+    path, _ = written
+    data = tmp_path / "check"
+    data.mkdir()
+    np.savez(data / "test_h36m_body3d.npz", imgname=np.array(["S9/x.jpg"]),
+             part=np.zeros((1, 17, 3)), S=np.zeros((1, 17, 4)))  # fmt: skip
+    # A pickle whose load would call os.system: the restricted unpickler refuses the global.
+    (data / "cameras.pkl").write_bytes(
+        b"cos\nsystem\n(S'touch " + str(tmp_path / "pwned").encode() + b"'\ntR."
+    )
+    out = tmp_path / "run"
+    assert main([str(path), "--out", str(out), "--check", "--check-data", str(data)]) == 2
+    assert "refused to unpickle" in capsys.readouterr().err
+    assert not out.exists() and not (tmp_path / "pwned").exists()
+    # pickle itself would have run it: the file is what the test says it is.
+    assert b"system" in (data / "cameras.pkl").read_bytes() and pickle.HIGHEST_PROTOCOL
