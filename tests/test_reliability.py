@@ -125,7 +125,7 @@ def test_predict_never_replaces_images_or_the_runs_files(micro_run, tmp_path, ca
              capsys, images, micro_run)  # fmt: skip
     photo = tmp_path / "config.jpg"
     Image.new("RGB", (64, 64)).save(photo)
-    _refused(["predict", str(photo), *run, "--out", str(micro_run)], "inside the input --workdir",
+    _refused(["predict", str(photo), *run, "--out", str(micro_run)], "is the run folder",
              capsys, micro_run)  # fmt: skip
     out = tmp_path / "out"
     out.mkdir()

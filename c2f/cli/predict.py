@@ -33,7 +33,13 @@ from PIL import Image
 from tqdm import tqdm
 
 from c2f.body import check_available
-from c2f.outputs import add_overwrite, check_output_folder, check_outputs, replacing
+from c2f.outputs import (
+    OutputError,
+    add_overwrite,
+    check_output_folder,
+    check_outputs,
+    replacing,
+)
 from c2f.serving.mesh import overlay, write_obj
 from c2f.serving.person_crop import prepare
 from c2f.serving.predictor import Predictor
@@ -180,8 +186,11 @@ def main(argv=None) -> int:
         K = parse_K(args.K) if args.K else None
         outputs = output_paths(paths, args.out, not args.no_draw, args.mesh)
         inputs = {f"IMAGES ({item})": item for item in args.images if item.is_dir()}
-        inputs["--workdir"] = pathlib.Path(args.workdir)
         check_output_folder("--out", args.out, inputs)
+        run = pathlib.Path(args.workdir)
+        if args.out.resolve() == run.resolve():  # its own files; a folder inside it is fine
+            raise OutputError(f"--out: {args.out} is the run folder --workdir; give a folder "
+                              "of its own (inside the run is fine)")  # fmt: skip
         files = {f"--out ({f.name})": f for fs in outputs.values() for f in fs if f is not None}
         files["--out (predictions.npz)"] = args.out / "predictions.npz"
         check_outputs(files, {str(p): p for p in paths}, overwrite=args.overwrite)
