@@ -29,7 +29,7 @@ LAYERS = (
     ),  # fmt: skip
     ("math", ("c2f.geometry", "c2f.volume", "c2f.losses", "c2f.optim")),
     ("body model", ("c2f.body",)),
-    ("model and data", ("c2f.model", "c2f.data")),
+    ("model and data", ("c2f.model", "c2f.data", "c2f.temporal")),
     ("shared by evaluation and serving", ("c2f.reconstruct", "c2f.inference")),
     ("evaluation", ("c2f.evaluation",)),
     ("configuration and checkpoints", ("c2f.config", "c2f.checkpoint")),
