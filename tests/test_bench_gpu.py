@@ -24,8 +24,8 @@ def test_the_gpu_bench_runs_every_section_and_refuses_a_cpu(tmp_path, capsys):
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads((tmp_path / "gpu.json").read_text())
     sections = [r["section"] for r in result["rows"]]
-    assert sections == ["bf16 matmul", "inference bf16", "train step bf16",
-                        "c2f train end to end"]  # fmt: skip
+    assert sections == ["bf16 matmul", "inference float32, dry run",
+                        "train step float32, dry run", "c2f train end to end"]  # fmt: skip
     for row in result["rows"][1:3]:
         assert row["tflops"] > 0 and row["images_per_s"] > 0
     e2e = result["rows"][-1]
