@@ -158,6 +158,10 @@ def test_video_keeps_a_clips_ground_truth_and_reads_inputs_by_name(micro_run, tm
     Image.new("RGB", (64, 64)).save(photo)
     _refused(["video", str(photo), "--workdir", str(micro_run), "--out", str(tmp_path / "p.mp4")],
              "is a still image", capsys, tmp_path)  # fmt: skip
+    five = tmp_path / "five.npz"
+    np.savez(five, joints_cam=np.zeros((3, 5, 3)), joints_2d=np.zeros((3, 5, 2)))
+    _refused([*run, "--out", str(tmp_path / "o.mp4"), "--truth", str(five)],
+             "the run's h36m17 has 17 joints", capsys, tmp_path)  # fmt: skip
 
 
 def test_synthetic_stills_and_train_never_replace_a_users_files(data_dir, tmp_path, capsys,

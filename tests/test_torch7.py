@@ -237,3 +237,12 @@ def test_a_hostile_check_file_is_refused_before_the_import(written, tmp_path, ca
     assert not out.exists() and not (tmp_path / "pwned").exists()
     # pickle itself would have run it: the file is what the test says it is.
     assert b"system" in (data / "cameras.pkl").read_bytes() and pickle.HIGHEST_PROTOCOL
+
+
+def test_an_existing_out_is_refused_before_the_file_is_read(written, tmp_path, capsys):
+    path, _ = written
+    notes = tmp_path / "README.md"
+    notes.write_text("mine")
+    assert main([str(path), "--out", str(notes)]) == 2
+    assert "README.md exists and is not an empty folder" in capsys.readouterr().err
+    assert notes.read_text() == "mine"

@@ -21,20 +21,27 @@ import argparse
 import json
 import pathlib
 import sys
-import zipfile
 
 import av
 import numpy as np
 from tqdm import tqdm
 
-from c2f.archives import check_members
 from c2f.body.build import body_data, check_available
 from c2f.body.model import BodyModel
-from c2f.data.schema import BODY_FIELDS, BODY_REQUIRED
+from c2f.checkpoint import run_config
+from c2f.data.schema import BODY_REQUIRED
 from c2f.evaluation import mesh as mesh_metrics
 from c2f.evaluation import metrics, temporal
 from c2f.evaluation.filters import FILTERS, smooth_runs
 from c2f.outputs import add_overwrite, check_outputs, replacing
+from c2f.serving.inputs import (
+    STILL_SUFFIXES,
+    check_truth_joints,
+    listed_box,
+    parse_box,
+    parse_K,
+    read_truth,
+)
 from c2f.serving.mesh import overlay
 from c2f.serving.mp4 import FrameError, Mp4Writer, prefetch, read_frames
 from c2f.serving.person_crop import nominal_K
@@ -65,34 +72,6 @@ def parse_args(argv=None):
     )
     add_overwrite(p)
     return p.parse_args(argv)  # fmt: skip
-
-
-def parse_numbers(text: str, count: int, name: str) -> list:
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        values = []
-    if len(values) != count:
-        raise ValueError(f"{name}: expected {count} comma-separated numbers, got {text!r}")
-    if not all(np.isfinite(values)) or max(map(abs, values)) > 1e7:
-        raise ValueError(f"{name}: numbers beyond 1e7 or not finite in {text!r}")
-    return values
-
-
-def parse_box(text: str, name: str = "--box") -> list:
-    """``x0,y0,x1,y1`` px with x1 > x0 and y1 > y0; a named error otherwise."""
-    x0, y0, x1, y1 = parse_numbers(text, 4, name)
-    if x1 <= x0 or y1 <= y0:
-        raise ValueError(f"{name}: x1 > x0 and y1 > y0 are needed, got {text!r}")
-    return [x0, y0, x1, y1]
-
-
-def parse_K(text: str, name: str = "--K") -> np.ndarray:
-    """``fx,fy,cx,cy`` px with positive focal lengths -> [3, 3]."""
-    fx, fy, cx, cy = parse_numbers(text, 4, name)
-    if fx <= 0 or fy <= 0:
-        raise ValueError(f"{name}: focal lengths must be positive, got {text!r}")
-    return np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]])
 
 
 def compose(frame: np.ndarray, uv, joints_3d, skeleton) -> np.ndarray:
@@ -266,39 +245,6 @@ def _fps(path) -> float:
     return float(rate) if rate else 25.0
 
 
-STILL_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-
-
-def _listed_box(box, i: int, path):
-    """Entry ``i`` of a ``--boxes`` list: None or four numbers x0 < x1, y0 < y1."""
-    if box is None:
-        return None
-    if (
-        not isinstance(box, list)
-        or len(box) != 4
-        or not all(isinstance(v, (int, float)) for v in box)
-    ):
-        raise ValueError(f"--boxes: {path}: entry {i} is {box!r}, not null or [x0, y0, x1, y1]")
-    return parse_box(",".join(str(v) for v in box), f"--boxes: {path}: entry {i}")
-
-
-def read_truth(path) -> dict:
-    """A clip's ground truth (``c2f data clip``'s .npz); a named error for anything else."""
-    if not zipfile.is_zipfile(path):
-        raise ValueError(f"--truth: {path} is not an .npz file (c2f data clip writes one)")
-    try:
-        check_members(path)
-        with np.load(path, allow_pickle=False) as z:
-            truth = {k: z[k] for k in ("joints_2d", "joints_cam")}
-            truth.update({k: z[k] for k in BODY_FIELDS if k in z.files})
-    except (OSError, ValueError, KeyError) as e:
-        raise ValueError(f"--truth: {path}: not a clip's ground truth ({e})") from e
-    if truth["joints_cam"].ndim != 3 or truth["joints_cam"].shape[2] != 3:
-        raise ValueError(f"--truth: {path}: joints_cam is {truth['joints_cam'].shape}, not "
-                         "[frames, joints, 3]")  # fmt: skip
-    return truth
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
 
@@ -318,7 +264,7 @@ def main(argv=None) -> int:
                 raise ValueError(f"--boxes: {args.boxes}: not a JSON list of boxes ({e})") from e
             if not isinstance(listed, list):
                 raise ValueError(f"--boxes: {args.boxes} must hold a JSON list, one entry a frame")
-            listed = [_listed_box(b, i, args.boxes) for i, b in enumerate(listed)]
+            listed = [listed_box(b, i, args.boxes) for i, b in enumerate(listed)]
             boxes = lambda i: listed[i] if i < len(listed) else None  # noqa: E731
         K = parse_K(args.K) if args.K else None
         if not args.input.is_file():
@@ -335,14 +281,11 @@ def main(argv=None) -> int:
         check_outputs(outputs, {"INPUT (the video)": args.input, "--truth": args.truth,
                                 "--boxes": args.boxes}, overwrite=args.overwrite)  # fmt: skip
         truth = read_truth(args.truth) if args.truth else None
+        if truth is not None:  # against the run's keypoints, before its weights are read
+            check_truth_joints(truth, args.truth, run_config(args.workdir, {}).model.keypoints)
         if args.mesh:
             check_available()  # the body model's files, before any frame is predicted
         predictor = Predictor.from_checkpoint(args.workdir, which="best" if args.best else "last")
-        joints_count = predictor.skeleton.num_joints
-        if truth is not None and truth["joints_cam"].shape[1:] != (joints_count, 3):
-            raise ValueError(f"--truth: {args.truth} holds joints_cam of shape "
-                             f"{truth['joints_cam'].shape}; the run's {predictor.skeleton.name} "
-                             f"has {predictor.skeleton.num_joints} joints")  # fmt: skip
         want = K if K is not None or not args.mesh else "nominal"
         joints, stopped = predict(predictor, args.input, args.every, args.batch, boxes, want)
     except (ValueError, FileNotFoundError) as e:
