@@ -2,8 +2,8 @@
 
     c2f train --config demo --workdir runs/demo [--set train.steps=500 ...]
 
---config takes a named recipe (c2f.config.recipe_names: paper, uniform, integral,
-integral_mpii, demo, tiny) or the path of a recipe file.
+--config takes a named recipe (the files of c2f/configs, listed by
+``c2f.config.recipe_names()``: paper, demo, hand, ...) or the path of a recipe file.
 
 Resumes from the latest checkpoint in --workdir, with the same config (a config that changes
 the experiment is refused, naming the fields, unless --allow-config-change). SIGINT/SIGTERM
@@ -22,7 +22,7 @@ import jax
 
 from c2f import signals
 from c2f.checkpoint import CheckpointUnreadable
-from c2f.config import apply_overrides, load_config
+from c2f.config import apply_overrides, load_config, recipe_names
 from c2f.data import DatasetError
 from c2f.train.lock import WorkdirError
 from c2f.train.loop import TrainingDiverged, train
@@ -31,7 +31,8 @@ from c2f.train.resume import ConfigChanged
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--config", required=True, help="a recipe name (demo, paper, ...) or file")
+    p.add_argument("--config", required=True,
+                   help=f"a recipe ({', '.join(recipe_names())}) or a recipe file")  # fmt: skip
     p.add_argument("--workdir", required=True, help="checkpoints, logs and config")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides")
     p.add_argument("--coordinator", help="host:port of process 0 (multi-host)")
