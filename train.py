@@ -10,10 +10,8 @@ from c2f.cli import compile_cache
 
 signals.install()  # as `c2f train`: before jax is imported
 compile_cache.enable()
+from c2f.cli import finish  # noqa: E402
 from c2f.cli.train import main  # noqa: E402
 
 if __name__ == "__main__":
-    code = main()
-    if signals.received() is not None:
-        signals.exit_now(code)  # no interpreter teardown (c2f.signals)
-    sys.exit(code)
+    sys.exit(finish(main))

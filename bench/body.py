@@ -13,8 +13,6 @@ Writes ``DIR/body.json``.
 import argparse
 import json
 import pathlib
-import statistics
-import time
 
 import h5py
 import jax
@@ -22,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from bench.harness import median_seconds
 from c2f.body.fit import make_fitter
 from c2f.body.model import BodyModel, pose
 from c2f.evaluation.mesh import (
@@ -54,15 +53,6 @@ def _people(n: int):
     return np.stack(kps).astype(np.float32), params
 
 
-def _median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=3)
@@ -75,7 +65,7 @@ def main(argv=None) -> None:
     results = {}
     for n in (1, 64, 256):
         fit(targets[:n], valid[:n])  # compile
-        t = _median_time(lambda n=n: fit(targets[:n], valid[:n]), args.repeats)
+        t = median_seconds(lambda n=n: fit(targets[:n], valid[:n]), args.repeats)
         results[f"fit_s_per_person_batch_{n}"] = t / n
         print(f"fit, batch {n}: {1000 * t / n:.1f} ms per person ({t:.2f} s per call)")
     posed = jax.jit(jax.vmap(pose, in_axes=(None, 0, 0, 0)))
@@ -84,7 +74,7 @@ def main(argv=None) -> None:
     root = jnp.zeros((64, 3))
     for name, m in (("full", full), ("coarse", coarse)):
         posed(m, ph, R, root).vertices.block_until_ready()
-        t = _median_time(lambda m=m: posed(m, ph, R, root).vertices.block_until_ready(),
+        t = median_seconds(lambda m=m: posed(m, ph, R, root).vertices.block_until_ready(),
                          args.repeats)  # fmt: skip
         results[f"pose_ms_per_body_{name}"] = 1000 * t / 64
         print(f"pose the {name} mesh, batch 64: {1000 * t / 64:.2f} ms per body")

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 
+from bench.harness import median_seconds
 from c2f.cli import compile_cache
 
 BF16_PEAK_TFLOPS = {"H100": 989.4, "H200": 989.4, "A100": 312.0}  # dense, SXM parts
@@ -43,12 +44,7 @@ def models_config(name: str, overrides: list):
 
 def _median_s(call, calls: int) -> float:
     call()  # compilation and first touch are not timed
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return median_seconds(call, calls)
 
 
 def _matmul(n: int, calls: int) -> dict:

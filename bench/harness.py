@@ -63,6 +63,16 @@ def interleave(contenders: list[Contender], rounds: int, calls: int, settle_s: f
     return rows
 
 
+def median_seconds(fn, repeats: int) -> float:
+    """The median wall time of ``repeats`` calls of ``fn`` (warm it up first where it compiles)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def print_rows(rows) -> None:
     for r in rows:
         ratio = f"x{r['vs_fastest_torch']:.2f} vs fastest torch" if r["vs_fastest_torch"] else ""

@@ -66,8 +66,9 @@ def _inside(path: pathlib.Path, folder: pathlib.Path) -> bool:
 
 
 def run_checkpoints(path) -> pathlib.Path | None:
-    """The ``checkpoints/`` folder of a c2f run that ``path`` lies in, or None."""
-    for folder in pathlib.Path(path).resolve().parents:
+    """The ``checkpoints/`` folder of a c2f run that ``path`` is or lies in, or None."""
+    path = pathlib.Path(path).resolve()
+    for folder in (path, *path.parents):
         if folder.name == "checkpoints" and (folder.parent / "config.json").is_file():
             return folder
     return None
@@ -127,7 +128,7 @@ def check_output_folder(name: str, folder, inputs: dict | None = None) -> None:
         if _same(folder, source) or _inside(folder, source):
             raise OutputError(f"{name}: {folder} is inside the input {other} ({source}); "
                               "write elsewhere")  # fmt: skip
-    if run_checkpoints(folder / "x") is not None:
+    if run_checkpoints(folder) is not None:
         raise OutputError(f"{name}: {folder} is inside a run's checkpoints/")
     problem = writable_folder(folder)
     if problem:

@@ -51,7 +51,7 @@ def _unraisable(hook):
 def install() -> None:
     """Handle SIGINT and SIGTERM as above (main thread only; elsewhere nothing changes).
 
-    Installing again keeps what was received (``train.py`` and ``c2f train`` both install).
+    Installing again keeps what was received.
     """
     try:
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -78,16 +78,23 @@ def record(signum: int) -> None:
     _received.append(signum)
 
 
-def exit_code(signum: int | None = None) -> int | None:
-    """128 + the signal (130 SIGINT, 143 SIGTERM), or None when none came."""
-    signum = received() if signum is None else signum
-    return None if signum is None else 128 + signum
+def exit_code() -> int | None:
+    """128 + the signal received (130 SIGINT, 143 SIGTERM), or None when none came."""
+    return None if not _received else 128 + _received[0]
 
 
-def exit_now(code: int, message: str | None = None) -> None:
-    """Print ``message``, flush, and end the process without interpreter teardown."""
-    if message:
-        print(message, file=sys.stderr)
+def signum_of(e: KeyboardInterrupt | None = None) -> int:
+    """The signal behind ``e`` (or the one recorded); SIGINT for a plain KeyboardInterrupt."""
+    return getattr(e, "signum", None) or received() or signal.SIGINT
+
+
+def word(signum: int) -> str:
+    """The word of the commands' one line: "terminated" (SIGTERM) or "interrupted"."""
+    return "terminated" if signum == signal.SIGTERM else "interrupted"
+
+
+def exit_now(code: int) -> None:
+    """Flush and end the process without interpreter teardown."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

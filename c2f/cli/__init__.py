@@ -14,7 +14,6 @@ first once it has started and resumes when re-run).
 
 import errno
 import importlib
-import signal
 import sys
 
 from c2f import __version__, signals
@@ -99,19 +98,29 @@ DISK_FULL = 4
 
 def interrupted(e: KeyboardInterrupt) -> int:
     """The one line and exit code of a SIGINT (130) or SIGTERM (143)."""
-    signum = getattr(e, "signum", None) or signals.received() or signal.SIGINT
-    print("terminated" if signum == signal.SIGTERM else "interrupted", file=sys.stderr)
+    signum = signals.signum_of(e)
+    print(signals.word(signum), file=sys.stderr)
     return 128 + signum
 
 
-def entry() -> int:
-    """The ``c2f`` console script and ``python -m c2f``: :func:`main` with the signal rule.
+def finish(run) -> int:
+    """``run()``'s exit code, with the signal rule.
 
-    The handlers go in before jax is imported; a process that a signal stopped ends without
-    interpreter teardown (XLA's threads may be mid-compile: exit 139 otherwise).
+    A process that a signal stopped ends without interpreter teardown (XLA's threads may be
+    mid-compile: exit 139 otherwise). For the ``c2f`` console script, ``python -m c2f``,
+    ``train.py`` and ``eval.py``, which install the handlers (:func:`c2f.signals.install`)
+    before jax is imported.
     """
-    signals.install()
-    code = main()
+    try:
+        code = run()
+    except KeyboardInterrupt as e:
+        code = interrupted(e)
     if signals.received() is not None:
         signals.exit_now(code)
     return code
+
+
+def entry() -> int:
+    """The ``c2f`` console script and ``python -m c2f``: :func:`main` with the signal rule."""
+    signals.install()
+    return finish(main)

@@ -40,13 +40,11 @@ from c2f.outputs import (
     check_outputs,
     replacing,
 )
-from c2f.serving.inputs import parse_box, parse_K, parse_numbers
+from c2f.serving.inputs import IMAGE_SUFFIXES, parse_box, parse_K, parse_numbers
 from c2f.serving.mesh import overlay, write_obj
 from c2f.serving.person_crop import prepare
 from c2f.serving.predictor import Predictor
 from c2f.serving.video import compose
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
 def parse_args(argv=None):

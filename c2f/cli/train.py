@@ -15,7 +15,6 @@ with 1; a refused resume or a bad dataset with 2. Multi-host: pass
 
 import argparse
 import pathlib
-import signal
 import sys
 
 import jax
@@ -47,13 +46,12 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     # Until the loop takes SIGINT/SIGTERM over (saving a checkpoint), either ends start-up
     # with one line: nothing is half-written (config.json and checkpoints are written whole).
-    signals.install()
     try:
         return _main(p, args)
     except KeyboardInterrupt as e:
-        signum = getattr(e, "signum", None) or signals.received() or signal.SIGINT
-        what = "terminated" if signum == signal.SIGTERM else "interrupted"
-        print(f"{what} before training started; re-run the same command", file=sys.stderr)
+        signum = signals.signum_of(e)
+        print(f"{signals.word(signum)} before training started; re-run the same command",
+              file=sys.stderr)  # fmt: skip
         return 128 + signum
 
 
@@ -80,10 +78,9 @@ def _main(p, args) -> int:
         return 2
     if summary.get("interrupted"):
         # Not "done": scripts and schedulers must see that the run has steps left.
-        signum = summary.get("signal") or signals.received() or signal.SIGINT
-        what = "terminated" if signum == signal.SIGTERM else "interrupted"
-        print(f"{what} at step {summary['step']}; re-run the same command to resume",
-              file=sys.stderr)  # fmt: skip
+        signum = summary.get("signal") or signals.signum_of()
+        print(f"{signals.word(signum)} at step {summary['step']}; re-run the same command to "
+              "resume", file=sys.stderr)  # fmt: skip
         return 128 + signum
     print(f"done at step {summary['step']}")
     return 0

@@ -17,6 +17,15 @@ from c2f.data.schema import (
 from c2f.data.validate import validate as validate_file
 
 
+def checked_indices(indices, num_samples: int, path) -> np.ndarray:
+    """``indices`` as int64; an IndexError naming ``path`` for one outside [0, num_samples)."""
+    indices = np.asarray(indices, np.int64)
+    out = (indices < 0) | (indices >= num_samples)
+    if out.any():
+        raise IndexError(f"{path}: sample {indices[out][0]} out of range [0, {num_samples})")
+    return indices
+
+
 class H5Source:
     """Samples of one c2f dataset file (docs/data.md).
 
@@ -96,12 +105,9 @@ class H5Source:
         One read per field for the whole list (h5py's sorted selection) rather than one per
         field and sample: a batch of 32 costs about a tenth of the single reads.
         """
-        indices = np.asarray(indices, np.int64)
+        indices = checked_indices(indices, self.num_samples, self.path)
         if indices.size == 0:
             return []
-        if indices.min() < 0 or indices.max() >= self.num_samples:
-            bad = indices[(indices < 0) | (indices >= self.num_samples)][0]
-            raise IndexError(f"{self.path}: sample {bad} out of range [0, {self.num_samples})")
         rows, where = np.unique(indices, return_inverse=True)
         f = self._handle()
         fields = {name: read(f, name, rows) for name in FIELDS}

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from c2f.data.source import checked_indices
+
 
 class Subset:
     """The samples ``indices`` of ``source``, numbered 0..len-1 in that order.
@@ -32,10 +34,7 @@ class Subset:
 
     def samples(self, indices) -> list[dict]:
         """The samples ``indices`` in one read per field (:meth:`H5Source.samples`)."""
-        indices = np.asarray(indices, np.int64)
-        if indices.size and (indices.min() < 0 or indices.max() >= self.num_samples):
-            bad = indices[(indices < 0) | (indices >= self.num_samples)][0]
-            raise IndexError(f"{self.path}: sample {bad} out of range [0, {self.num_samples})")
+        indices = checked_indices(indices, self.num_samples, self.path)
         return self._source.samples(self.indices[indices])
 
     def column(self, name: str) -> np.ndarray:

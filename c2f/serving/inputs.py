@@ -10,6 +10,14 @@ import numpy as np
 from c2f.archives import check_members
 from c2f.data.schema import BODY_FIELDS
 
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def _checked(values: list, name: str, shown) -> list:
+    if not all(np.isfinite(values)) or max(map(abs, values)) > 1e7:
+        raise ValueError(f"{name}: numbers beyond 1e7 or not finite in {shown!r}")
+    return values
+
 
 def parse_numbers(text: str, count: int, name: str) -> list:
     """``count`` comma-separated finite numbers of magnitude at most 1e7 for argument ``name``."""
@@ -19,17 +27,20 @@ def parse_numbers(text: str, count: int, name: str) -> list:
         values = []
     if len(values) != count:
         raise ValueError(f"{name}: expected {count} comma-separated numbers, got {text!r}")
-    if not all(np.isfinite(values)) or max(map(abs, values)) > 1e7:
-        raise ValueError(f"{name}: numbers beyond 1e7 or not finite in {text!r}")
-    return values
+    return _checked(values, name, text)
+
+
+def check_box(values: list, name: str, shown) -> list:
+    """Four finite numbers ``x0, y0, x1, y1`` px with x1 > x0 and y1 > y0; a named error."""
+    x0, y0, x1, y1 = _checked([float(v) for v in values], name, shown)
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"{name}: x1 > x0 and y1 > y0 are needed, got {shown!r}")
+    return [x0, y0, x1, y1]
 
 
 def parse_box(text: str, name: str = "--box") -> list:
-    """``x0,y0,x1,y1`` px with x1 > x0 and y1 > y0; a named error otherwise."""
-    x0, y0, x1, y1 = parse_numbers(text, 4, name)
-    if x1 <= x0 or y1 <= y0:
-        raise ValueError(f"{name}: x1 > x0 and y1 > y0 are needed, got {text!r}")
-    return [x0, y0, x1, y1]
+    """``x0,y0,x1,y1`` px (:func:`check_box`)."""
+    return check_box(parse_numbers(text, 4, name), name, text)
 
 
 def parse_K(text: str, name: str = "--K") -> np.ndarray:
@@ -38,9 +49,6 @@ def parse_K(text: str, name: str = "--K") -> np.ndarray:
     if fx <= 0 or fy <= 0:
         raise ValueError(f"{name}: focal lengths must be positive, got {text!r}")
     return np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]])
-
-
-STILL_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
 def listed_box(box, i: int, path):
@@ -53,7 +61,7 @@ def listed_box(box, i: int, path):
         or not all(isinstance(v, (int, float)) for v in box)
     ):
         raise ValueError(f"--boxes: {path}: entry {i} is {box!r}, not null or [x0, y0, x1, y1]")
-    return parse_box(",".join(str(v) for v in box), f"--boxes: {path}: entry {i}")
+    return check_box(box, f"--boxes: {path}: entry {i}", box)
 
 
 def read_truth(path) -> dict:

@@ -35,7 +35,7 @@ from c2f.evaluation import metrics, temporal
 from c2f.evaluation.filters import FILTERS, smooth_runs
 from c2f.outputs import add_overwrite, check_outputs, replacing
 from c2f.serving.inputs import (
-    STILL_SUFFIXES,
+    IMAGE_SUFFIXES,
     check_truth_joints,
     listed_box,
     parse_box,
@@ -269,7 +269,7 @@ def main(argv=None) -> int:
         K = parse_K(args.K) if args.K else None
         if not args.input.is_file():
             raise ValueError(f"{args.input}: no such file")
-        if args.input.suffix.lower() in STILL_SUFFIXES:
+        if args.input.suffix.lower() in IMAGE_SUFFIXES:
             raise ValueError(f"INPUT: {args.input} is a still image; c2f predict poses images")
         if args.out.suffix.lower() != ".mp4":
             raise ValueError(f"--out: {args.out} must end in .mp4 (the joints go beside it, "

@@ -89,8 +89,8 @@ class _StopFlag:
     """
 
     def __init__(self):
-        self.stop = signals.received() is not None
         self.signum = signals.received()
+        self.stop = self.signum is not None
         self._old = {}
 
     def __enter__(self):
@@ -346,7 +346,7 @@ def _train(cfg: Config, workdir: pathlib.Path, *, stop_after, progress, allow_co
             if stopping:
                 bar.write(f"interrupted at step {done}: checkpoint saved")
                 summary["interrupted"] = True
-                summary["signal"] = getattr(flag, "signum", None)
+                summary["signal"] = flag.signum
                 break
     bar.close()
     writer.close()

@@ -114,7 +114,7 @@ def main(argv=None) -> int:
                                 args.seed, args.body)  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fps = motion.FPS / args.step
-    with replacing(args.out) as tmp, Mp4Writer(tmp, fps) as writer:
+    with Mp4Writer(args.out, fps) as writer:  # written under a temporary name, then renamed
         for image in images:
             writer.write(image)
     with replacing(args.out.with_suffix(".npz")) as tmp:

@@ -21,15 +21,20 @@ def still_paths(out, count: int) -> list[pathlib.Path]:
     return [pathlib.Path(out) / f"frame_{k:04d}.jpg" for k in range(count)]
 
 
+def check_count(f, data, count: int) -> None:
+    """At most one image per sample of the open file ``f``."""
+    if count > len(f["image"]):
+        raise DatasetError(f"--count: {data} holds {len(f['image'])} samples, not {count}")
+
+
 def write_stills(data, out, count: int) -> list[pathlib.Path]:
     """The images of ``count`` samples spread over ``data``, written under ``out``."""
     out = pathlib.Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     written = []
     with open_dataset(data) as f:
+        check_count(f, data, count)
+        out.mkdir(parents=True, exist_ok=True)
         images = f["image"]
-        if count > len(images):
-            raise DatasetError(f"--count: {data} holds {len(images)} samples, not {count}")
         picks = np.linspace(0, len(images) - 1, count).astype(int)
         for path, i in zip(still_paths(out, count), picks):
             image = Image.open(io.BytesIO(images[i].tobytes())).convert("RGB")
@@ -50,9 +55,7 @@ def main(argv=None) -> int:
         p.error("--count must be >= 1")
     try:
         with open_dataset(args.data) as f:  # the count against the file, before any image
-            if args.count > len(f["image"]):
-                raise DatasetError(f"--count: {args.data} holds {len(f['image'])} samples, "
-                                   f"not {args.count}")  # fmt: skip
+            check_count(f, args.data, args.count)
         files = {f"--out ({path.name})": path for path in still_paths(args.out, args.count)}
         check_outputs(files, {"--data": args.data}, overwrite=args.overwrite)
     except (DatasetError, OutputError) as e:
