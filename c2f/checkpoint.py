@@ -28,6 +28,7 @@ from flax import nnx
 
 from c2f.config import config_from_dict
 from c2f.model import abstract_model
+from c2f.saving import check_room, saving
 from c2f.sharding import make_mesh, replicate
 
 MODEL_KEY = 0  # the train state is nnx.split((model, optimizer)): item 0 is the model
@@ -151,12 +152,17 @@ class Checkpoints:
     def save(self, step: int, state, meta: dict) -> None:
         """Save ``state`` at ``step`` among the last checkpoints (no-op if it exists)."""
         if step not in self.last.all_steps():
-            self.last.save(step, args=self._args(state, meta))
+            check_room(self.root, state)
+            with saving(self.last, step):
+                self.last.save(step, args=self._args(state, meta))
 
     def save_best(self, step: int, state, meta: dict, mpjpe: float) -> None:
         """Offer ``state`` as the best checkpoint; kept only if ``mpjpe`` beats the kept one."""
         if step not in self.best.all_steps():
-            self.best.save(step, args=self._args(state, meta), metrics={"mpjpe": float(mpjpe)})
+            check_room(self.root, state)
+            with saving(self.best, step):
+                self.best.save(step, args=self._args(state, meta),
+                               metrics={"mpjpe": float(mpjpe)})  # fmt: skip
 
     def latest_step(self) -> int | None:
         return self.last.latest_step()

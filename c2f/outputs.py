@@ -10,12 +10,16 @@ it will write (the siblings it adds included). Refused, naming the argument:
   written.
 
 Files are then written through :func:`replacing`: a temporary file beside the target, renamed
-into place when complete and removed on every failure (a full disk included).
+into place when complete and removed on every failure (a full disk included). Writers whose
+libraries do not survive a full disk (HDF5 crashes at teardown, orbax leaves threads writing)
+first ask :func:`require_room`.
 """
 
 import contextlib
+import errno
 import os
 import pathlib
+import shutil
 
 OVERWRITE_HELP = "replace output files that exist (refused otherwise)"
 
@@ -150,3 +154,28 @@ def replacing(path):
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def replacing_all(paths):
+    """:func:`replacing` for a set of files written together: all renamed, or none kept.
+
+    Yields the temporary paths in the order of ``paths``. They are renamed only once every
+    one was written, so a failure part way (a full disk) leaves no partial set behind.
+    """
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(replacing(path)) for path in paths]
+
+
+def require_room(folder, need_bytes: int, what: str) -> None:
+    """Raise ``OSError`` ENOSPC, before writing, when ``folder``'s disk has less free space.
+
+    Args:
+      folder: an existing folder on the disk written to.
+      need_bytes: what the write needs, margins included.
+      what: the write, for the message ("a checkpoint", "the next samples").
+    """
+    free = shutil.disk_usage(folder).free
+    if free < need_bytes:
+        room = f"{what} needs about {need_bytes / 2**20:.1f} MiB, {free / 2**20:.1f} MiB free"
+        raise OSError(errno.ENOSPC, f"No space left on device: {room}", str(folder))

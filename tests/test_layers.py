@@ -32,7 +32,7 @@ LAYERS = (
     ("model and data", ("c2f.model", "c2f.data", "c2f.temporal")),
     ("shared by evaluation and serving", ("c2f.reconstruct", "c2f.inference")),
     ("evaluation", ("c2f.evaluation",)),
-    ("configuration and checkpoints", ("c2f.config", "c2f.checkpoint")),
+    ("configuration and checkpoints", ("c2f.config", "c2f.checkpoint", "c2f.saving")),
     ("serving", ("c2f.serving",)),
     ("training", ("c2f.train",)),
     ("recipes", ("c2f.configs",)),

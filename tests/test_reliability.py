@@ -293,6 +293,26 @@ def test_a_signal_at_any_moment_of_start_up_is_130_or_143(tiny_data, tmp_path, s
     assert not list(workdir.glob(".config.json.tmp-*"))
 
 
+@pytest.mark.parametrize("sig, delay, code", [("SIGINT", 0.8, 130), ("SIGTERM", 2.0, 143)])
+def test_a_signal_during_evaluation_is_130_or_143(micro_run, tmp_path, sig, delay, code):
+    """Evaluation's start-up and its run (read, compile, first batches): no report half-written."""
+    run = tmp_path / "run"
+    shutil.copytree(micro_run, run)
+    before = _digest(run)
+    argv = [sys.executable, "-m", "c2f", "eval", "--workdir", str(run)]
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        proc.wait(delay)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(getattr(signal, sig))
+    err = proc.communicate(timeout=120)[1]
+    assert proc.returncode == code, err
+    assert "Traceback" not in err and "Exception ignored" not in err
+    assert {k: v for k, v in _digest(run).items() if k in before} == before
+    assert not [p for p in run.rglob("*") if ".tmp-" in p.name]
+
+
 # A hand run with the stock recipes (issue 27's "hidden override").
 
 
@@ -352,3 +372,29 @@ def test_a_floor_of_nan_joints_and_training_on_an_empty_file_are_named(data_dir,
                                  dtype=src[name].dtype)  # fmt: skip
     _refused(["train", "--config", "tiny", "--workdir", str(tmp_path / "r"), "--set",
               f"data.root={str(empty)!r}"], "error: ", capsys, empty)  # fmt: skip
+
+
+def test_draw_refuses_another_keypoint_set_and_a_2d_only_file(micro_run, data_dir, capsys):
+    import h5py
+
+    from c2f.data.schema import FIELDS, DatasetWriter, open_dataset, read
+    from c2f.skeleton import SKELETONS
+
+    with open_dataset(data_dir / "test.h5") as f:
+        batch = {name: read(f, name, slice(0, 2)) for name in FIELDS}
+    hand = SKELETONS["hand21"]
+    for name, value in batch.items():  # 17 joints padded to the hand's 21
+        if isinstance(value, np.ndarray) and value.ndim > 1 and value.shape[1] == 17:
+            batch[name] = np.concatenate([value, value[:, :4]], axis=1)
+    hands = data_dir / "hands.h5"
+    with DatasetWriter(hands, source="synthetic", args={}, crop_res=96, skeleton=hand) as w:
+        w.append(batch)
+    run = ["draw", "--workdir", str(micro_run), "--out", str(data_dir / "p.png")]
+    _refused([*run, "--data", str(hands)], "holds hand21 keypoints; the run predicts h36m17",
+             capsys, data_dir)  # fmt: skip
+    flat = data_dir / "flat.h5"
+    shutil.copy(data_dir / "test.h5", flat)
+    with h5py.File(flat, "r+") as f:
+        f["valid_3d"][...] = 0
+    _refused([*run, "--data", str(flat)], "has no 3D joints to draw (a 2D-only file)", capsys,
+             data_dir)  # fmt: skip

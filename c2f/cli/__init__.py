@@ -15,6 +15,7 @@ first once it has started and resumes when re-run).
 import errno
 import importlib
 import sys
+import threading
 
 from c2f import __version__, signals
 from c2f.cli import compile_cache
@@ -81,11 +82,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt as e:
         return interrupted(e)
     except OSError as e:
-        if e.errno != errno.ENOSPC:
-            raise
-        print(f"error: the disk is full ({e.filename or e}); nothing partial was kept",
-              file=sys.stderr)  # fmt: skip
-        return DISK_FULL
+        return disk_full(e)
     late = signals.exit_code()
     if late is not None and code < 128:  # a signal that a library swallowed
         print("interrupted", file=sys.stderr)
@@ -94,6 +91,26 @@ def main(argv=None) -> int:
 
 
 DISK_FULL = 4
+_ENDED_BY: list = []  # a failure after which the process ends without teardown
+
+
+def disk_full(e: OSError) -> int:
+    """The one line and exit code (4) of a full disk; any other ``OSError`` is raised again.
+
+    Where a library was left broken, the process then ends without teardown (:func:`finish`):
+    HDF5 crashes when it frees a file that met a full disk, and orbax's writer threads may run
+    on. (The writers check the room first, so that this is rare.)
+    """
+    if e.errno != errno.ENOSPC:
+        raise e
+    schema = sys.modules.get("c2f.data.schema")
+    writers = [t for t in threading.enumerate() if type(t).__module__.startswith("orbax")]
+    if (schema is not None and schema.UNCLOSABLE) or any(t.is_alive() for t in writers):
+        _ENDED_BY.append("disk full")
+    where = f"{e.filename}: {e.strerror}" if e.filename else str(e)
+    print(f"error: the disk is full ({where}); nothing partial was kept",
+          file=sys.stderr)  # fmt: skip
+    return DISK_FULL
 
 
 def interrupted(e: KeyboardInterrupt) -> int:
@@ -115,7 +132,9 @@ def finish(run) -> int:
         code = run()
     except KeyboardInterrupt as e:
         code = interrupted(e)
-    if signals.received() is not None:
+    except OSError as e:  # train.py and eval.py, which do not go through main
+        code = disk_full(e)
+    if signals.received() is not None or _ENDED_BY:
         signals.exit_now(code)
     return code
 

@@ -15,6 +15,7 @@ import h5py
 import numpy as np
 
 from c2f.h36m import ACTIONS, CAMERAS
+from c2f.outputs import require_room
 from c2f.skeleton import H36M17, Skeleton
 
 SCHEMA_VERSION = 3
@@ -126,6 +127,14 @@ def _h5_dtype(kind: str):
     return h5py.vlen_dtype(np.uint8) if kind == "vlen_uint8" else np.dtype(kind)
 
 
+# Chunks HDF5 holds in memory before writing them (1 MiB per field, about 20 fields), and its
+# metadata: the room kept free beyond a batch's own bytes.
+HDF5_CACHE_BYTES = 32 << 20
+# Files whose close failed (a full disk): freeing them crashes the interpreter, so they are
+# kept, and the commands end without teardown after a full disk (c2f.cli.disk_full).
+UNCLOSABLE: list = []
+
+
 class DatasetWriter:
     """Append samples to a new dataset file, published atomically on :meth:`close`.
 
@@ -208,6 +217,11 @@ class DatasetWriter:
         missing = set(self.fields) - set(batch)
         if missing:
             raise ValueError(f"DatasetWriter.append: missing field(s) {sorted(missing)}")
+        # HDF5 does not survive a full disk (its file cannot be closed, and the process crashes
+        # at exit): refuse the write before it starts, with room for the chunks it caches.
+        values = [x for v in batch.values() for x in (v if isinstance(v, list) else [v])]
+        size = sum(len(x) if isinstance(x, bytes) else np.asarray(x).nbytes for x in values)
+        require_room(self.tmp.parent, 2 * size + HDF5_CACHE_BYTES, "writing the next samples")
         for name, (kind, _) in self.fields.items():
             shape = field_shape(name, j, self.bones, self.expressions)
             value = batch[name]
@@ -230,15 +244,25 @@ class DatasetWriter:
 
     def close(self) -> pathlib.Path:
         """Finish the file and move it into place."""
-        self.file.attrs["num_samples"] = self.count
-        self.file.close()
-        os.replace(self.tmp, self.path)
+        try:  # a full disk may show only here, when HDF5 flushes its last chunks
+            self.file.attrs["num_samples"] = self.count
+            self.file.close()
+            os.replace(self.tmp, self.path)
+        except BaseException:
+            if self.file.id.valid:
+                UNCLOSABLE.append(self.file)
+            self.tmp.unlink(missing_ok=True)
+            raise
         return self.path
 
     def abort(self) -> None:
         """Drop the temporary file; the target path is left untouched."""
-        self.file.close()
-        self.tmp.unlink(missing_ok=True)
+        try:
+            self.file.close()
+        except (OSError, RuntimeError):  # HDF5 met a full disk: its objects cannot be freed
+            UNCLOSABLE.append(self.file)
+        finally:
+            self.tmp.unlink(missing_ok=True)
 
     def __enter__(self):
         return self

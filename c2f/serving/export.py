@@ -37,7 +37,7 @@ from c2f.data import H5Source
 from c2f.evaluation.evaluate import test_loader
 from c2f.inference import FLIPS, Inference
 from c2f.model.channel_ops import single_platform
-from c2f.outputs import add_overwrite, check_outputs
+from c2f.outputs import add_overwrite, check_outputs, replacing
 from c2f.serving.deploy import load
 from c2f.serving.deploy.stablehlo import META_FILE, STABLEHLO_FILE  # the runtime's layout
 from c2f.serving.person_crop import OUTPUTS
@@ -113,11 +113,9 @@ def export_stablehlo(cfg, graphdef, state, out, *, decode, flip, platforms=PLATF
             "source": source or {}}  # fmt: skip
     out = pathlib.Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    with zipfile.ZipFile(tmp, "w") as archive:
+    with replacing(out) as tmp, zipfile.ZipFile(tmp, "w") as archive:  # whole or absent
         archive.writestr(META_FILE, json.dumps(meta, indent=2))
         archive.writestr(STABLEHLO_FILE, bytes(exported.serialize()))
-    tmp.replace(out)  # a killed export leaves no half-written artifact under the name
     return meta
 
 
@@ -154,9 +152,8 @@ def export_onnx(cfg, graphdef, state, out, *, decode, flip, source=None) -> dict
     entry.key, entry.value = "c2f", json.dumps(meta)
     out = pathlib.Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    onnx.save(model, str(tmp))
-    tmp.replace(out)
+    with replacing(out) as tmp:
+        onnx.save(model, str(tmp))
     return meta
 
 

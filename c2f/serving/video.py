@@ -33,7 +33,7 @@ from c2f.data.schema import BODY_REQUIRED
 from c2f.evaluation import mesh as mesh_metrics
 from c2f.evaluation import metrics, temporal
 from c2f.evaluation.filters import FILTERS, smooth_runs
-from c2f.outputs import add_overwrite, check_outputs, replacing
+from c2f.outputs import add_overwrite, check_outputs, replacing_all
 from c2f.serving.inputs import (
     IMAGE_SUFFIXES,
     check_truth_joints,
@@ -302,11 +302,7 @@ def main(argv=None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     body = {} if meshes is None else {f"mesh_{k}": meshes[k] for k in
                                       ("phenotype", "pose", "root", "faces")}  # fmt: skip
-    with replacing(args.out.with_suffix(".npz")) as tmp:
-        np.savez(tmp, frame=joints["frame"], joints_2d=joints["joints_2d"],
-                 joints_3d=joints["joints_3d"], joints_2d_raw=raw["joints_2d"],
-                 joints_3d_raw=raw["joints_3d"], fps=fps, smooth=args.smooth, **body)  # fmt: skip
-    write_video(args.input, args.out, joints, fps, predictor.skeleton, meshes)
+    errors = None
     if truth is not None:
         try:
             errors = truth_errors(joints, raw, truth, predictor.skeleton)
@@ -319,16 +315,22 @@ def main(argv=None) -> int:
                     meshes, truth, joints["frame"], joints["joints_3d_camera"], predictor.skeleton
                 )
             )
-            print(
-                f"    mesh: MPVPE {errors['filtered']['mpvpe_mm']:.1f} mm, PA-MPVPE "
-                f"{errors['filtered']['pa_mpvpe_mm']:.1f} mm (the fit of the filtered joints)"
-            )
-        with replacing(args.out.with_suffix(".json")) as tmp:
-            tmp.write_text(json.dumps(errors, indent=1))
-        for name, e in errors.items():
-            print(f"{name:>8}: MPJPE {e['mpjpe_mm']:.1f} mm, PA-MPJPE {e['pa_mpjpe_mm']:.1f} mm, "
-                  f"2D {e['error_2d_px']:.2f} px, MPJVE {e['mpjve_mm_per_frame']:.2f} mm/frame, "
-                  f"accel error {e['accel_error_mm_per_frame2']:.2f} mm/frame^2")  # fmt: skip
+    # The joints, the errors and the video: all three, or none (a full disk at the last flush).
+    siblings = [args.out.with_suffix(".npz")] + ([args.out.with_suffix(".json")] if errors else [])
+    with replacing_all(siblings) as tmps:
+        np.savez(tmps[0], frame=joints["frame"], joints_2d=joints["joints_2d"],
+                 joints_3d=joints["joints_3d"], joints_2d_raw=raw["joints_2d"],
+                 joints_3d_raw=raw["joints_3d"], fps=fps, smooth=args.smooth, **body)  # fmt: skip
+        if errors:
+            tmps[1].write_text(json.dumps(errors, indent=1))
+        write_video(args.input, args.out, joints, fps, predictor.skeleton, meshes)
+    for name, e in (errors or {}).items():
+        print(f"{name:>8}: MPJPE {e['mpjpe_mm']:.1f} mm, PA-MPJPE {e['pa_mpjpe_mm']:.1f} mm, "
+              f"2D {e['error_2d_px']:.2f} px, MPJVE {e['mpjve_mm_per_frame']:.2f} mm/frame, "
+              f"accel error {e['accel_error_mm_per_frame2']:.2f} mm/frame^2")  # fmt: skip
+        if "mpvpe_mm" in e:
+            print(f"    mesh: MPVPE {e['mpvpe_mm']:.1f} mm, PA-MPVPE {e['pa_mpvpe_mm']:.1f} mm "
+                  "(the fit of the filtered joints)")  # fmt: skip
     print(f"wrote {args.out} and {args.out.with_suffix('.npz')}: {len(joints['frame'])} frames"
           f"{', filtered by ' + args.smooth if args.smooth != 'none' else ''}")  # fmt: skip
     if stopped:

@@ -99,18 +99,28 @@ def main(argv=None) -> int:
     total = 0
     # Both splits or a marked set: a reader refuses a folder whose writing did not finish
     # (c2f.data.schema.INCOMPLETE_MARKER), so a train.h5 never meets an older test.h5 unseen.
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     marker = out / INCOMPLETE_MARKER
     marker.write_text("c2f data synthetic was writing this dataset and did not finish\n")
-    for name, subjects, poses, step in (
-        ("train", TRAIN_SUBJECTS, args.train_poses, args.train_frame_step),
-        ("test", TEST_SUBJECTS, args.test_poses, args.test_frame_step),
-    ):
-        step = 0 if args.independent else step
-        total += write_split(out / f"{name}.h5", subjects, poses, args.crop_res, args.seed,
-                             args.workers, vars(args), frame_step=step,
-                             spread=args.spread, body=args.body,
-                             skeleton=args.skeleton)  # fmt: skip
+    written = []
+    try:
+        for name, subjects, poses, step in (
+            ("train", TRAIN_SUBJECTS, args.train_poses, args.train_frame_step),
+            ("test", TEST_SUBJECTS, args.test_poses, args.test_frame_step),
+        ):
+            step = 0 if args.independent else step
+            total += write_split(out / f"{name}.h5", subjects, poses, args.crop_res, args.seed,
+                                 args.workers, vars(args), frame_step=step,
+                                 spread=args.spread, body=args.body,
+                                 skeleton=args.skeleton)  # fmt: skip
+            written.append(name)
+    except BaseException:
+        if not written:  # nothing replaced: the folder is as it was (and gone if it was new)
+            marker.unlink()
+            if created and not any(out.iterdir()):
+                out.rmdir()
+        raise
     marker.unlink()
     elapsed = time.time() - start
     print(f"wrote {total} images to {out} in {elapsed:.1f} s ({total / elapsed:.0f} images/s)")

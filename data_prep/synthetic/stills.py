@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from c2f.data.schema import DatasetError, open_dataset
-from c2f.outputs import OutputError, add_overwrite, check_outputs, replacing
+from c2f.outputs import OutputError, add_overwrite, check_outputs, replacing_all
 
 
 def still_paths(out, count: int) -> list[pathlib.Path]:
@@ -30,18 +30,17 @@ def check_count(f, data, count: int) -> None:
 def write_stills(data, out, count: int) -> list[pathlib.Path]:
     """The images of ``count`` samples spread over ``data``, written under ``out``."""
     out = pathlib.Path(out)
-    written = []
     with open_dataset(data) as f:
         check_count(f, data, count)
         out.mkdir(parents=True, exist_ok=True)
         images = f["image"]
         picks = np.linspace(0, len(images) - 1, count).astype(int)
-        for path, i in zip(still_paths(out, count), picks):
-            image = Image.open(io.BytesIO(images[i].tobytes())).convert("RGB")
-            with replacing(path) as tmp:
-                image.save(tmp, quality=95)
-            written.append(path)
-    return written
+        paths = still_paths(out, count)
+        with replacing_all(paths) as tmps:  # the whole set or none (a full disk part way)
+            for tmp, i in zip(tmps, picks):
+                image = Image.open(io.BytesIO(images[i].tobytes())).convert("RGB")
+                image.save(tmp, format="JPEG", quality=95)
+    return paths
 
 
 def main(argv=None) -> int:
@@ -65,9 +64,6 @@ def main(argv=None) -> int:
         written = write_stills(args.data, args.out, args.count)
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f"error: {args.out}: {e}", file=sys.stderr)
         return 2
     print(f"wrote {len(written)} images to {args.out}")
     return 0
