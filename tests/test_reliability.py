@@ -398,3 +398,19 @@ def test_draw_refuses_another_keypoint_set_and_a_2d_only_file(micro_run, data_di
         f["valid_3d"][...] = 0
     _refused([*run, "--data", str(flat)], "has no 3D joints to draw (a 2D-only file)", capsys,
              data_dir)  # fmt: skip
+
+
+def test_an_hdf5_field_is_bounded_by_its_declared_size(micro_run, data_dir, capsys):
+    """Unallocated chunks: a 10-million-sample file of a few hundred KB (issue 27, readers)."""
+    import h5py
+
+    big = data_dir / "big.h5"
+    shutil.copy(data_dir / "test.h5", big)
+    rows = 10**7
+    with h5py.File(big, "r+") as f:
+        for ds in f.values():
+            ds.resize(rows, axis=0)
+        f.attrs["num_samples"] = rows
+    assert big.stat().st_size < 2**22
+    run = ["draw", "--workdir", str(micro_run), "--out", str(data_dir / "p.png")]
+    _refused([*run, "--data", str(big)], "bytes in a", capsys, data_dir)

@@ -14,6 +14,7 @@ import pathlib
 import h5py
 import numpy as np
 
+from c2f.archives import MAX_RATIO
 from c2f.h36m import ACTIONS, CAMERAS
 from c2f.outputs import require_room
 from c2f.skeleton import H36M17, Skeleton
@@ -378,6 +379,7 @@ def open_dataset(path) -> h5py.File:
             if name not in f or f[name].shape != (n, *shape):
                 got = f[name].shape if name in f else "nothing"
                 raise DatasetError(f"{path}: field {name!r} has {got}, expected {(n, *shape)}")
+        _check_declared_size(f, path)
         stated = f.attrs.get("num_samples")
         if stated is not None and int(stated) != n:
             raise DatasetError(
@@ -387,6 +389,21 @@ def open_dataset(path) -> h5py.File:
         f.close()
         raise
     return f
+
+
+def _check_declared_size(f: h5py.File, path: pathlib.Path) -> None:
+    """Refuse fields that declare far more bytes than the file holds, before any is read.
+
+    c2f's writers store fields uncompressed, so a file holds at least its fields' bytes; one
+    that declares more than ``MAX_RATIO`` times its size (compressed or unallocated chunks) would
+    fill memory when a column is read.
+    """
+    declared = sum(ds.size * ds.dtype.itemsize for ds in f.values()
+                   if isinstance(ds, h5py.Dataset) and ds.dtype.kind != "O")  # fmt: skip
+    size = path.stat().st_size
+    if declared > MAX_RATIO * size + (1 << 20):
+        raise DatasetError(f"{path}: its fields declare {declared:,} bytes in a {size:,}-byte "
+                           f"file (over {MAX_RATIO}x); refused before reading")  # fmt: skip
 
 
 def read(f: h5py.File, name: str, rows=slice(None)) -> np.ndarray:
