@@ -325,7 +325,27 @@ def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
     Raises:
       ValueError: naming the override when the key does not exist or the value is invalid.
     """
-    tree = dataclasses.asdict(cfg)
+    for item in overrides:
+        if item.split("=", 1)[0].strip() == "depth_bins.num_bins":
+            raise ValueError(
+                f"--set {item}: derived from model.depths[-1]; set model.depths (e.g. "
+                "model.depths=(4,48))"
+            )
+    if not overrides:
+        return cfg
+    return override(cfg, overrides, derive=_derive_bins)
+
+
+def _derive_bins(tree: dict) -> None:
+    tree["depth_bins"]["num_bins"] = DepthBins().num_bins  # re-derived from model.depths
+
+
+def override(obj, overrides: list[str], derive=None):
+    """Any frozen config dataclass with ``key.path=value`` overrides (see :func:`apply_overrides`).
+
+    ``derive(tree)``, if given, fixes derived fields of the dict before it is validated.
+    """
+    tree = dataclasses.asdict(obj)
     for item in overrides:
         if "=" not in item:
             raise ValueError(f"--set {item}: expected key=value")
@@ -334,17 +354,11 @@ def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
             value = ast.literal_eval(text)
         except (ValueError, SyntaxError):
             value = text
-        if key.strip() == "depth_bins.num_bins":
-            raise ValueError(
-                f"--set {item}: derived from model.depths[-1]; set model.depths (e.g. "
-                "model.depths=(4,48))"
-            )
-        _set(tree, Config, key.strip().split("."), value, item)
-    if not overrides:
-        return cfg
-    tree["depth_bins"]["num_bins"] = DepthBins().num_bins  # re-derived from model.depths
+        _set(tree, type(obj), key.strip().split("."), value, item)
+    if derive is not None:
+        derive(tree)
     try:
-        return _from_dict(Config, tree)
+        return _from_dict(type(obj), tree)
     except (TypeError, ValueError) as e:
         raise ValueError(f"--set {' '.join(overrides)}: {e}") from e
 

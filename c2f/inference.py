@@ -23,6 +23,7 @@ from flax import nnx
 
 from c2f.reconstruct import reconstruct
 from c2f.volume import check_decode, decode
+from c2f.volume.confidence import confidence
 
 FLIPS = ("none", "coords", "volumes")
 INPUTS = ("image", "hm_to_img", "intrinsics", "distortion", "root_depth_mm")
@@ -98,6 +99,7 @@ class Inference:
             mirrored = unflip_volume(model(images[:, :, ::-1])[-1], skeleton)
             volume = 0.5 * (volume.astype(jnp.float32) + mirrored.astype(jnp.float32))
         coords = decode(volume, how)
+        conf = confidence(volume, coords, how)  # of the unmirrored volume, as decoded
         if flip == "coords":
             mirrored = decode(model(images[:, :, ::-1])[-1], how)
             coords = 0.5 * (coords + unflip(mirrored, cfg.model.output_res, skeleton))
@@ -115,6 +117,7 @@ class Inference:
             "uv": uv,
             "joints_mm": joints,
             "pred_mm": joints - joints[:, jnp.asarray(skeleton.root_of)],
+            "confidence": conf,
         }
 
     def with_constant_weights(self):
@@ -130,6 +133,7 @@ class Inference:
 
         Returns device arrays: ``coords`` [B, J, 3] (heatmap px, bins of the finest volume),
         ``uv`` [B, J, 2] original-image px, ``joints_mm`` [B, J, 3] camera-frame mm and
-        ``pred_mm`` [B, J, 3] root-relative mm.
+        ``pred_mm`` [B, J, 3] root-relative mm, ``confidence`` [B, J] in [0, 1]
+        (:mod:`c2f.volume.confidence`).
         """
         return self._fn(self._leaves, {k: batch[k] for k in INPUTS if k in batch})

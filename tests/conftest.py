@@ -102,3 +102,24 @@ def tiny_run(tiny_cfg, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("tiny_run")
     train(tiny_cfg, workdir, progress=False)
     return workdir
+
+
+@pytest.fixture(scope="session")
+def clip(tmp_path_factory):
+    """A 12-frame 25 fps clip: a bright block moving over a gradient."""
+    import av
+    import numpy as np
+
+    path = tmp_path_factory.mktemp("clip") / "in.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 96, 80, "yuv420p"
+        y, x = np.mgrid[0:80, 0:96]
+        for t in range(12):
+            image = np.stack([x * 2, y * 3, np.full_like(x, 60)], -1).astype(np.uint8)
+            image[20:60, 10 + 4 * t : 30 + 4 * t] = 230
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path

@@ -25,6 +25,7 @@ LAYERS = (
             "c2f.outputs",
             "c2f.signals",
             "c2f.archives",
+            "c2f.saving",
         ),
     ),  # fmt: skip
     ("math", ("c2f.geometry", "c2f.volume", "c2f.losses", "c2f.optim")),
@@ -32,7 +33,7 @@ LAYERS = (
     ("model and data", ("c2f.model", "c2f.data", "c2f.temporal")),
     ("shared by evaluation and serving", ("c2f.reconstruct", "c2f.inference")),
     ("evaluation", ("c2f.evaluation",)),
-    ("configuration and checkpoints", ("c2f.config", "c2f.checkpoint", "c2f.saving")),
+    ("configuration and checkpoints", ("c2f.config", "c2f.checkpoint")),
     ("serving", ("c2f.serving",)),
     ("training", ("c2f.train",)),
     ("recipes", ("c2f.configs",)),

@@ -9,24 +9,6 @@ import pytest
 from c2f.serving import video
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    """A 12-frame 25 fps clip: a bright block moving over a gradient."""
-    path = tmp_path_factory.mktemp("clip") / "in.mp4"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("mpeg4", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 96, 80, "yuv420p"
-        y, x = np.mgrid[0:80, 0:96]
-        for t in range(12):
-            image = np.stack([x * 2, y * 3, np.full_like(x, 60)], -1).astype(np.uint8)
-            image[20:60, 10 + 4 * t : 30 + 4 * t] = 230
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
-
-
 def _frames(path):
     with av.open(str(path)) as container:
         return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]

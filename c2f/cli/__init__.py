@@ -22,6 +22,7 @@ from c2f.cli import compile_cache
 
 VERBS = {
     "train": ("c2f.cli.train", "train a recipe into a workdir (resumes; --set overrides)"),
+    "train-temporal": ("c2f.cli.temporal", "learn a temporal model over a run's predictions"),
     "eval": ("c2f.cli.eval", "evaluate a run under a protocol: per-action tables"),
     "predict": ("c2f.cli.predict", "pose your own images: joints to JSON/NPZ, drawn pictures"),
     "video": ("c2f.serving.video", "pose a video: drawn MP4, joints, optional filter"),

@@ -30,6 +30,9 @@ from c2f.evaluation.evaluate import evaluate, make_inference, protocol_options, 
 from c2f.outputs import writable_folder
 from c2f.serving.visualize import figure
 from c2f.sharding import make_mesh
+from c2f.temporal.apply import Refiner
+from c2f.temporal.run import load as load_temporal
+from c2f.temporal.windows import frame_features
 from c2f.volume import DECODES
 
 
@@ -53,6 +56,9 @@ def parse_args(argv=None):
         help="filter each sequence's predictions; tables show before and after",
     )
     p.add_argument("--causal", action="store_true", help="the filter's causal (live) form")
+    p.add_argument("--temporal", nargs="+", metavar="NAME",
+                   help="also the rows of these temporal models (WORKDIR/temporal/NAME, from "
+                   "c2f train-temporal) on the same frames")  # fmt: skip
     p.add_argument(
         "--all-frames",
         action="store_true",
@@ -69,6 +75,25 @@ def parse_args(argv=None):
     if args.vis < 0 or (args.workers is not None and args.workers < 0):
         p.error("--vis and --workers must be >= 0")
     return args
+
+
+def temporal_model(workdir, name: str, cfg) -> Refiner:
+    """The run's temporal model ``name`` (c2f train-temporal), checked against the run."""
+    tcfg, model, _ = load_temporal(workdir, name)
+    if tcfg.model.joints != cfg.model.keypoints.num_joints:
+        raise ValueError(f"--temporal {name}: {tcfg.model.joints} joints; the run predicts "
+                         f"{cfg.model.keypoints.num_joints}")  # fmt: skip
+    return Refiner(model)
+
+
+def refine(refiners: dict, result: dict, columns: dict, heatmap_px: int) -> dict:
+    """{"temporal NAME": [N, J, 3] mm}: each temporal model over the evaluated runs."""
+    if not refiners:
+        return {}
+    features = frame_features(result["pred_mm"], result["coords"][..., :2],
+                              result["confidence"], heatmap_px)  # fmt: skip
+    runs = temporal.sequences(columns)
+    return {f"temporal {name}": r.refine(features, runs) for name, r in refiners.items()}
 
 
 def main(argv=None) -> int:
@@ -95,6 +120,9 @@ def main(argv=None) -> int:
         if options["root"] == "bones" and cfg.model.keypoints.bone_lengths_mm is None:
             raise ValueError(f"--root bones: skeleton {cfg.model.keypoints.name!r} has no mean "
                              "bone lengths; evaluate with the ground-truth root")  # fmt: skip
+        if args.temporal and source.independent_frames:
+            raise ValueError(f"--temporal: {data}'s frames are independent poses, not videos")
+        refiners = {name: temporal_model(args.workdir, name, cfg) for name in args.temporal or ()}
     except (FileNotFoundError, DatasetError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -120,9 +148,10 @@ def main(argv=None) -> int:
                for k in ("subject", "action", "subaction", "camera", "frame")}  # fmt: skip
     timed, info = {}, {}
     if not source.independent_frames:
+        refined = refine(refiners, result, columns, cfg.model.output_res)
         timed, info = temporal.evaluation_rows(result["pred_mm"], result["joints_rel_mm"],
                                                columns, source.action_names, smooth=args.smooth,
-                                               causal=args.causal,
+                                               causal=args.causal, refined=refined,
                                                skeleton=cfg.model.keypoints)  # fmt: skip
     extra = dict(timed)
     if benchmark.rows is not None:
@@ -142,6 +171,8 @@ def main(argv=None) -> int:
         note = "No two consecutive frames were evaluated: no velocity or acceleration rows."
     if args.smooth != "none":
         options = {**options, "smooth": args.smooth + ("-causal" if args.causal else "")}
+    if args.temporal:
+        options = {**options, "temporal": "+".join(args.temporal)}
     try:
         text, name = report.write_evaluation(
             pathlib.Path(args.workdir) / "eval", result, protocol=protocol, options=options,

@@ -19,8 +19,8 @@ from c2f.inference import INPUTS, Inference, flip_mode
 from c2f.sharding import gather, shard_batch
 
 # Per-sample arrays of a result (besides the tables); "coords" feed the pictures.
-KEEP = ("index", "action", "mpjpe", "pa_mpjpe", "pred_mm", "uv", "coords", "joints_rel_mm",
-        "joints_mm", "joints_cam", "valid_3d")  # fmt: skip
+KEEP = ("index", "action", "mpjpe", "pa_mpjpe", "pred_mm", "uv", "coords", "confidence",
+        "joints_rel_mm", "joints_mm", "joints_cam", "valid_3d")  # fmt: skip
 PICTURE_FIELDS = ("image", "uv_input", "coords", "pred_mm", "joints_rel_mm")
 
 

@@ -119,6 +119,8 @@ def report_name(step: int, protocol: str, options: dict, data) -> str:
         name += f"_every-{options['every']}"
     if options.get("smooth", "none") != "none":
         name += f"_smooth-{options['smooth']}"
+    if options.get("temporal"):  # the rows of these temporal models besides
+        name += f"_temporal-{options['temporal']}"
     return name
 
 

@@ -86,7 +86,7 @@ def temporal_errors(pred, gt, runs: list, *, skeleton) -> dict:
 
 
 def evaluation_rows(pred, gt, columns: dict, action_names, *, skeleton, smooth: str = "none",
-                    causal: bool = False) -> tuple[dict, dict]:  # fmt: skip
+                    causal: bool = False, refined=None) -> tuple[dict, dict]:  # fmt: skip
     """The temporal rows of an evaluation's per-action tables, before and after a filter.
 
     Args:
@@ -97,6 +97,8 @@ def evaluation_rows(pred, gt, columns: dict, action_names, *, skeleton, smooth: 
       skeleton: the run's keypoint set (each part aligned at its own point).
       smooth: a filter of :data:`c2f.evaluation.filters.FILTERS`, applied to each run of ``pred``.
       causal: the filter's causal form.
+      refined: {label: [N, J, 3] mm}: predictions refined otherwise (a temporal model:
+        :mod:`c2f.temporal`), each given the filter's rows under ", LABEL".
 
     Returns:
       (rows, info): ``rows`` maps a row name to a :class:`c2f.evaluation.metrics.ActionTable`
@@ -126,14 +128,19 @@ def evaluation_rows(pred, gt, columns: dict, action_names, *, skeleton, smooth: 
                 rows[label + suffix] = metrics.per_action(np.concatenate(values), acts)
 
     temporal(pred, "")
-    if smooth != "none" and rows:
-        smoothed = filters.smooth_runs(pred, runs, smooth, causal=causal)
+    if not rows:
+        return rows, info
+    variants = {}
+    if smooth != "none":
         label = f", {smooth}{' (causal)' if causal else ''}"
+        variants[label] = filters.smooth_runs(pred, runs, smooth, causal=causal)
+    variants.update({f", {name}": np.asarray(p, np.float64) for name, p in (refined or {}).items()})
+    for label, changed in variants.items():
         rows["Protocol 1 (MPJPE)" + label] = metrics.per_action(
-            np.asarray(metrics.mpjpe(smoothed, gt, skeleton=skeleton)), names
+            np.asarray(metrics.mpjpe(changed, gt, skeleton=skeleton)), names
         )
         rows["Protocol 2 (PA-MPJPE)" + label] = metrics.per_action(
-            np.asarray(metrics.pa_mpjpe(smoothed, gt)), names
+            np.asarray(metrics.pa_mpjpe(changed, gt)), names
         )
-        temporal(smoothed, label)
+        temporal(changed, label)
     return rows, info

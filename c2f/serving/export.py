@@ -42,6 +42,7 @@ from c2f.serving.deploy import load
 from c2f.serving.deploy.stablehlo import META_FILE, STABLEHLO_FILE  # the runtime's layout
 from c2f.serving.person_crop import OUTPUTS
 from c2f.serving.predictor import Predictor, _with_dtype
+from c2f.serving.temporal_export import export_temporal
 from c2f.volume import DECODES
 
 FORMAT_VERSION = 1
@@ -245,6 +246,8 @@ def parse_args(argv=None):
     p.add_argument("--checkpoint", type=int, help="step to export (default: the latest)")
     p.add_argument("--best", action="store_true", help="the best checkpoint by test MPJPE")
     p.add_argument("--format", required=True, choices=("stablehlo", "onnx"))
+    p.add_argument("--temporal", metavar="NAME", help="export the run's temporal model "
+                   "WORKDIR/temporal/NAME instead, as its own artifact (stablehlo only)")
     p.add_argument("--out", required=True, type=pathlib.Path)
     add_overwrite(p)
     p.add_argument("--decode", choices=DECODES, help="default: the run's")
@@ -273,6 +276,8 @@ def main(argv=None) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if args.temporal:
+        return _export_temporal(args, cfg)
     if args.compute_dtype and args.compute_dtype != cfg.model.compute_dtype:
         cfg, graphdef = _with_dtype(cfg, args.compute_dtype)
     decode = args.decode or cfg.train.decode
@@ -323,6 +328,25 @@ def main(argv=None) -> int:
     if diff["agree"] < diff["joints"] and decode != "soft":
         print("  (an argmax decode moves a joint by a whole voxel where its two best voxels "
               "nearly tie, as on random crops or for an untrained network)")  # fmt: skip
+    return 0
+
+
+def _export_temporal(args, cfg) -> int:
+    """``--temporal NAME``: the temporal model's artifact, checked against the model."""
+    if args.format != "stablehlo":
+        print("error: --temporal: a temporal model exports as stablehlo only", file=sys.stderr)
+        return 2
+    platforms = tuple(p.strip() for p in args.platforms.split(",") if p.strip())
+    try:
+        info = export_temporal(args.workdir, args.temporal, args.out, platforms=platforms,
+                               heatmap_px=cfg.model.output_res)  # fmt: skip
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out}: the temporal model {args.temporal} ({info['design']}, "
+          f"{info['window']} frames, {'causal' if info['causal'] else 'centred'}); input "
+          f"windows float32 [B, {info['window']}, {info['joints']}, {info['features']}], "
+          f"output [B, {info['joints']}, 3] mm")  # fmt: skip
     return 0
 
 

@@ -19,6 +19,8 @@ from c2f.skeleton import H36M17, Skeleton
 
 NOMINAL_FOCAL_PER_PX = 1.145  # Human3.6M: f ~ 1145 px for 1000 px frames
 OUTPUTS = ("uv", "pred_mm", "joints_mm")  # what an inference backend returns per crop
+# What the jax backend (c2f.serving.Predictor) returns besides; the temporal model reads them.
+OPTIONAL_OUTPUTS = ("coords", "confidence")
 INPUT_SPECS = {  # name: (dtype, shape after the batch; R = the network's input side)
     "image": (np.uint8, ("R", "R", 3)),
     "hm_to_img": (np.float32, (2, 3)),
@@ -250,7 +252,10 @@ class BoxPredictor:
     orientation; with ``K`` also ``joints_3d_camera`` [B, J, 3], camera-frame mm with the root
     depth (``root_depth_mm`` when set, else) recovered from bone
     lengths. Without ``K`` the metric scale of x and y assumes a Human3.6M-like camera (focal
-    length 1.145 x the image's longer side, principal point at the centre).
+    length 1.145 x the image's longer side, principal point at the centre). The jax predictor
+    (:class:`c2f.serving.Predictor`) also gives ``confidence`` [B, J] in [0, 1]
+    (:mod:`c2f.volume.confidence`) and ``joints_2d_heatmap`` [B, J, 2], heatmap px of each
+    crop: what a temporal model reads (:class:`c2f.serving.temporal.TemporalPredictor`).
     """
 
     input_res: int
@@ -289,8 +294,9 @@ class BoxPredictor:
             size = self._bucket(stop - start)
             pad = np.r_[np.arange(start, stop), np.full(size - (stop - start), stop - 1)]
             result = self._infer({k: np.asarray(v)[pad] for k, v in batch.items()}, size)
-            outs.append([np.asarray(result[k])[: stop - start] for k in OUTPUTS])
-        return {k: np.concatenate(parts) for k, parts in zip(OUTPUTS, zip(*outs))}
+            keys = OUTPUTS + tuple(k for k in OPTIONAL_OUTPUTS if k in result)
+            outs.append({k: np.asarray(result[k])[: stop - start] for k in keys})
+        return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
 
     def __call__(self, images, boxes=None, K=None) -> dict:
         """Predict joints (see the class docstring).
@@ -302,6 +308,9 @@ class BoxPredictor:
         batch, single = prepare(images, boxes, K, self.input_res, self.output_res)
         out = self.run_crops(batch)
         result = {"joints_2d": out["uv"], "joints_3d": out["pred_mm"]}
+        if "confidence" in out:
+            result["confidence"] = out["confidence"]
+            result["joints_2d_heatmap"] = out["coords"][..., :2]
         if K is not None:
             result["joints_3d_camera"] = out["joints_mm"]
         return {k: v[0] for k, v in result.items()} if single else result

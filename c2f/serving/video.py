@@ -46,6 +46,7 @@ from c2f.serving.mesh import overlay
 from c2f.serving.mp4 import FrameError, Mp4Writer, prefetch, read_frames
 from c2f.serving.person_crop import nominal_K
 from c2f.serving.predictor import Predictor
+from c2f.serving.temporal import TemporalPredictor
 from c2f.serving.visualize import draw_2d, draw_3d
 
 
@@ -60,6 +61,10 @@ def parse_args(argv=None):
     p.add_argument("--K", help="fx,fy,cx,cy px of the camera (default: a nominal one)")
     p.add_argument("--smooth", choices=FILTERS, default="none")
     p.add_argument("--causal", action="store_true", help="the filter's causal (live) form")
+    p.add_argument("--temporal", metavar="NAME",
+                   help="refine the 3D joints with the run's temporal model WORKDIR/temporal/NAME "
+                   "(c2f train-temporal; a causal one, e.g. dilated-causal, as a live stream "
+                   "would)")  # fmt: skip
     p.add_argument("--every", type=int, default=1, help="predict every N-th frame")
     p.add_argument("--batch", type=int, default=8, help="frames per prediction call")
     p.add_argument("--mesh", action="store_true",
@@ -90,7 +95,7 @@ def predict(predictor, path, every: int, batch: int, boxes, K) -> tuple[dict, st
     Also ``joints_3d_camera`` (camera mm) with ``K`` ("nominal": the nominal camera of the
     frames' size, as :func:`c2f.serving.person_crop.nominal_K`).
     """
-    frames, uv, rel, cam = [], [], [], []
+    frames, uv, rel, cam, extra = [], [], [], [], {"confidence": [], "joints_2d_heatmap": []}
     pending, stopped = [], ""
 
     def flush():
@@ -112,6 +117,9 @@ def predict(predictor, path, every: int, batch: int, boxes, K) -> tuple[dict, st
         frames.extend(i for i, _ in pending)
         uv.append(out["joints_2d"])
         rel.append(out["joints_3d"])
+        for key, parts in extra.items():  # the temporal model's inputs (jax Predictor)
+            if key in out:
+                parts.append(out[key])
         if used_K is not None:
             cam.append(out["joints_3d_camera"])
             found["K"] = np.asarray(used_K, np.float32)
@@ -136,7 +144,20 @@ def predict(predictor, path, every: int, batch: int, boxes, K) -> tuple[dict, st
               "joints_3d": np.concatenate(rel)}  # fmt: skip
     if cam:
         result.update(joints_3d_camera=np.concatenate(cam), K=found["K"])
+    result.update({k: np.concatenate(v) for k, v in extra.items() if v})
     return result, stopped
+
+
+def refine_clip(temporal, joints: dict) -> dict:
+    """The clip's joints with the 3D refined by a temporal model (the 2D as predicted).
+
+    The camera-frame joints move with the root-relative ones (each frame's root kept).
+    """
+    refined = temporal.refine(joints)
+    out = {**joints, "joints_3d": refined}
+    if "joints_3d_camera" in joints:
+        out["joints_3d_camera"] = joints["joints_3d_camera"] - joints["joints_3d"] + refined
+    return out
 
 
 def fit_meshes(predictor, joints: dict) -> dict:
@@ -253,6 +274,8 @@ def main(argv=None) -> int:
             raise ValueError("--every and --batch must be >= 1")
         if args.box and args.boxes:
             raise ValueError("--box and --boxes: give one of them")
+        if args.temporal and args.smooth != "none":
+            raise ValueError("--temporal and --smooth: give one of them")
         boxes = None
         if args.box:
             box = parse_box(args.box)
@@ -286,6 +309,7 @@ def main(argv=None) -> int:
         if args.mesh:
             check_available()  # the body model's files, before any frame is predicted
         predictor = Predictor.from_checkpoint(args.workdir, which="best" if args.best else "last")
+        temporal = args.temporal and TemporalPredictor.from_run(args.workdir, args.temporal)
         want = K if K is not None or not args.mesh else "nominal"
         joints, stopped = predict(predictor, args.input, args.every, args.batch, boxes, want)
     except (ValueError, FileNotFoundError) as e:
@@ -297,6 +321,8 @@ def main(argv=None) -> int:
         for key in ("joints_2d", "joints_3d", "joints_3d_camera"):
             if key in joints:
                 joints[key] = smooth_runs(joints[key], runs, args.smooth, causal=args.causal)
+    if temporal:
+        joints = refine_clip(temporal, joints)
     meshes = fit_meshes(predictor, joints) if args.mesh else None
     fps = _fps(args.input) / args.every
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -320,7 +346,8 @@ def main(argv=None) -> int:
     with replacing_all(siblings) as tmps:
         np.savez(tmps[0], frame=joints["frame"], joints_2d=joints["joints_2d"],
                  joints_3d=joints["joints_3d"], joints_2d_raw=raw["joints_2d"],
-                 joints_3d_raw=raw["joints_3d"], fps=fps, smooth=args.smooth, **body)  # fmt: skip
+                 joints_3d_raw=raw["joints_3d"], fps=fps, smooth=args.smooth,
+                 temporal=args.temporal or "none", **body)  # fmt: skip
         if errors:
             tmps[1].write_text(json.dumps(errors, indent=1))
         write_video(args.input, args.out, joints, fps, predictor.skeleton, meshes)
@@ -332,7 +359,8 @@ def main(argv=None) -> int:
             print(f"    mesh: MPVPE {e['mpvpe_mm']:.1f} mm, PA-MPVPE {e['pa_mpvpe_mm']:.1f} mm "
                   "(the fit of the filtered joints)")  # fmt: skip
     print(f"wrote {args.out} and {args.out.with_suffix('.npz')}: {len(joints['frame'])} frames"
-          f"{', filtered by ' + args.smooth if args.smooth != 'none' else ''}")  # fmt: skip
+          f"{', filtered by ' + args.smooth if args.smooth != 'none' else ''}"
+          f"{', refined by temporal model ' + args.temporal if args.temporal else ''}")  # fmt: skip
     if stopped:
         print(f"stopped early: {stopped}; the {len(joints['frame'])} frames before it are kept",
               file=sys.stderr)  # fmt: skip

@@ -81,7 +81,7 @@ class FiniteGuard:
             )
 
 
-class _StopFlag:
+class StopFlag:
     """Set by SIGINT/SIGTERM; the loop checks it between steps.
 
     A signal that came during start-up and was swallowed on its way (jax's callbacks swallow
@@ -112,7 +112,7 @@ class _StopFlag:
             signal.signal(sig, old)
 
 
-RUN_FILES = ("config.json", "checkpoints", "metrics.jsonl", "tb", "eval", ".lock")
+RUN_FILES = ("config.json", "checkpoints", "metrics.jsonl", "tb", "eval", "temporal", ".lock")
 
 
 def check_workdir(workdir: pathlib.Path) -> None:
@@ -305,7 +305,7 @@ def _train(cfg: Config, workdir: pathlib.Path, *, stop_after, progress, allow_co
             else "no checkpoint was written before it"
         )
     )
-    with _StopFlag() as flag:
+    with StopFlag() as flag:
         for step in range(start, end):
             batch = next(batches)
             bad_images += int(batch.get("bad_images", 0))

@@ -20,9 +20,13 @@ import time
 from c2f.body import AssetError, check_available
 from c2f.body.keypoints import BODY_KEYPOINTS
 from c2f.data.schema import INCOMPLETE_MARKER
-from c2f.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS
+from c2f.h36m import CAMERAS, TEST_SUBJECTS, TRAIN_SUBJECTS
 from c2f.outputs import OutputError, add_overwrite, check_output_folder, check_outputs
 from data_prep.synthetic.generate import BODIES, preview, write_split
+
+SPLITS = ("train", "test", "train_seq")
+SEQ_CAMERAS = 2  # train_seq.h5: the first two cameras of each subject
+SEQ_SEED_OFFSET = 7919  # train_seq.h5's motions and people: a seed of their own
 
 
 def main(argv=None) -> int:
@@ -71,12 +75,27 @@ def main(argv=None) -> int:
         help="the keypoints written (bodies only); hand sets get one crop per hand, at the "
         "hand's scale",
     )
+    p.add_argument(
+        "--train-seq-poses",
+        type=int,
+        default=0,
+        help="also write train_seq.h5: the training subjects' consecutive 50 fps frames, this "
+        f"many per sequence, from {SEQ_CAMERAS} cameras (what c2f train-temporal learns from); "
+        "0: not written",
+    )
+    p.add_argument("--splits", nargs="+", choices=SPLITS,
+                   help="the splits to write (default: train and test, and train_seq with "
+                   "--train-seq-poses); the others in --out are left as they are")  # fmt: skip
     add_overwrite(p)
     args = p.parse_args(argv)
     if args.body == "capsules" and args.skeleton != "h36m17":
         p.error("--skeleton: the capsules have Human3.6M's 17 joints only (use --body anny)")
     if args.train_poses < 1 or args.test_poses < 1 or args.crop_res < 32:
         p.error("--train-poses and --test-poses must be >= 1 and --crop-res >= 32")
+    if args.train_seq_poses < 0 or args.train_seq_poses == 1:
+        p.error("--train-seq-poses: 0 (none) or at least 2 consecutive frames")
+    if args.splits and "train_seq" in args.splits and not args.train_seq_poses:
+        p.error("--splits train_seq: give its length with --train-seq-poses N")
     if args.train_frame_step < 1 or args.test_frame_step < 1:
         p.error("--train-frame-step and --test-frame-step must be >= 1")
     if not 0.0 <= args.spread <= 1.0:
@@ -87,7 +106,16 @@ def main(argv=None) -> int:
         except AssetError as e:
             p.error(f"--body anny: {e} (or --body capsules)")
     out = pathlib.Path(args.out)
-    files = {f"--out ({name})": out / name for name in ("train.h5", "test.h5")}
+    four = len(CAMERAS)
+    splits = [
+        ("train", TRAIN_SUBJECTS, args.train_poses, args.train_frame_step, four, 0),
+        ("test", TEST_SUBJECTS, args.test_poses, args.test_frame_step, four, 0),
+    ]
+    if args.train_seq_poses:  # other motions than train.h5's: not the image model's own frames
+        splits.append(("train_seq", TRAIN_SUBJECTS, args.train_seq_poses, 1, SEQ_CAMERAS,
+                       SEQ_SEED_OFFSET))  # fmt: skip
+    splits = [split for split in splits if split[0] in (args.splits or SPLITS)]
+    files = {f"--out ({name}.h5)": out / f"{name}.h5" for name, *_ in splits}
     if args.preview:
         files["--out (preview.png)"] = out / "preview.png"
     try:
@@ -105,15 +133,13 @@ def main(argv=None) -> int:
     marker.write_text("c2f data synthetic was writing this dataset and did not finish\n")
     written = []
     try:
-        for name, subjects, poses, step in (
-            ("train", TRAIN_SUBJECTS, args.train_poses, args.train_frame_step),
-            ("test", TEST_SUBJECTS, args.test_poses, args.test_frame_step),
-        ):
-            step = 0 if args.independent else step
-            total += write_split(out / f"{name}.h5", subjects, poses, args.crop_res, args.seed,
+        for name, subjects, poses, step, cameras, offset in splits:
+            step = 0 if args.independent and name != "train_seq" else step
+            total += write_split(out / f"{name}.h5", subjects, poses, args.crop_res,
+                                 args.seed + offset,
                                  args.workers, vars(args), frame_step=step,
-                                 spread=args.spread, body=args.body,
-                                 skeleton=args.skeleton)  # fmt: skip
+                                 spread=args.spread, body=args.body, skeleton=args.skeleton,
+                                 cameras=cameras)  # fmt: skip
             written.append(name)
     except BaseException:
         if not written:  # nothing replaced: the folder is as it was (and gone if it was new)
@@ -125,7 +151,8 @@ def main(argv=None) -> int:
     elapsed = time.time() - start
     print(f"wrote {total} images to {out} in {elapsed:.1f} s ({total / elapsed:.0f} images/s)")
     if args.preview:
-        preview(out / "test.h5", out / "preview.png")
+        shown = "test" if "test" in written else written[0]
+        preview(out / f"{shown}.h5", out / "preview.png")
         print(f"preview: {out / 'preview.png'}")
     return 0
 

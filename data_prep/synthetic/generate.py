@@ -100,7 +100,19 @@ def _sequence(job) -> dict:
     Independent poses at frame ids 0, 5, 10, ...; with ``frame_step`` (motion), the frames
     0, step, 2 step, ... of one continuous 50 fps motion (:mod:`data_prep.synthetic.motion`).
     """
-    subject, action, subaction, poses, crop_res, seed, frame_step, spread, body, skeleton = job
+    (
+        subject,
+        action,
+        subaction,
+        poses,
+        crop_res,
+        seed,
+        frame_step,
+        spread,
+        body,
+        skeleton,
+        n_cameras,
+    ) = job
     a = ACTIONS.index(action)
     rng = np.random.default_rng([seed, subject, a, subaction])
     cams = subject_cameras(subject, seed)
@@ -110,7 +122,7 @@ def _sequence(job) -> dict:
             params = motion.sequence_params(action, subject, frames, rng, spread)
         else:
             params = _independent_params(action, len(frames), rng, spread)
-        cam_list = [cams[c] for c in CAMERAS]
+        cam_list = [cams[c] for c in CAMERAS[:n_cameras]]
         samples = _body_samples(subject, frames, params, cam_list, crop_res, rng, seed,
                                 SKELETONS[skeleton])  # fmt: skip
     else:
@@ -119,7 +131,7 @@ def _sequence(job) -> dict:
             track = motion.sequence(action, subject, frames, rng, spread)
         for k in range(len(frames)):
             joints_world = track[k] if frame_step else sample_pose(action, subject, rng, spread)
-            for c, cam_id in enumerate(CAMERAS):
+            for c, cam_id in enumerate(CAMERAS[:n_cameras]):
                 s = render_sample(joints_world, cams[cam_id], crop_res, rng)
                 samples.append({**s, "camera": c, "frame": int(frames[k])})
     for s in samples:
@@ -129,7 +141,7 @@ def _sequence(job) -> dict:
 
 def write_split(path, subjects, poses: int, crop_res: int, seed: int, workers: int, args,
                 frame_step: int = 0, spread: float = 0.0, body: str = "capsules",
-                skeleton: str = "h36m17") -> int:  # fmt: skip
+                skeleton: str = "h36m17", cameras: int = len(CAMERAS)) -> int:  # fmt: skip
     """Render ``poses`` frames of each (subject, action, subaction) into ``path``.
 
     ``frame_step`` 0: independent poses; N > 0: continuous motion stored every N-th 50 fps
@@ -137,7 +149,9 @@ def write_split(path, subjects, poses: int, crop_res: int, seed: int, workers: i
     beyond their family (:func:`data_prep.synthetic.poses.angle_ranges`). ``body``: one of
     :data:`BODIES`; "anny" also stores each sample's body parameters (schema BODY_FIELDS).
     ``skeleton``: the keypoints written (bodies only: one of :data:`c2f.body.BODY_KEYPOINTS`);
-    a hand set's crops are one per hand, at the hand's scale. Returns the number of images.
+    a hand set's crops are one per hand, at the hand's scale. ``cameras``: the first N of each
+    subject's cameras (fewer views of more frames: the temporal model's training sequences).
+    Returns the number of images.
     """
     if body not in BODIES:
         raise ValueError(f"body: one of {BODIES}, got {body!r}")
@@ -145,7 +159,19 @@ def write_split(path, subjects, poses: int, crop_res: int, seed: int, workers: i
         known = tuple(BODY_KEYPOINTS) if body == "anny" else ("h36m17",)
         raise ValueError(f"skeleton: with body {body!r}, one of {known}, got {skeleton!r}")
     jobs = [
-        (int(s[1:]), action, sub, poses, crop_res, seed, frame_step, spread, body, skeleton)
+        (
+            int(s[1:]),
+            action,
+            sub,
+            poses,
+            crop_res,
+            seed,
+            frame_step,
+            spread,
+            body,
+            skeleton,
+            cameras,
+        )
         for s in subjects
         for action in ACTIONS
         for sub in (1, 2)
@@ -159,7 +185,7 @@ def write_split(path, subjects, poses: int, crop_res: int, seed: int, workers: i
                        body_model=body_model, skeleton=SKELETONS[skeleton]) as writer:  # fmt: skip
         with ctx.Pool(workers) if workers > 1 else _Serial() as pool:
             views = len(_views(SKELETONS[skeleton])) if body == "anny" else 1
-            bar = tqdm(total=len(jobs) * poses * 4 * views, desc=pathlib.Path(path).name,
+            bar = tqdm(total=len(jobs) * poses * cameras * views, desc=pathlib.Path(path).name,
                        unit="img")  # fmt: skip
             for batch in pool.imap(_sequence, jobs):
                 writer.append(batch)
