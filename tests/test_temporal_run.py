@@ -84,8 +84,10 @@ def test_planted_noise_is_learned_resumed_exactly_and_evaluated(run, seq, tmp_pa
     _, model, meta = load(run, "planted")
     assert meta["step"] == 300
     refined = Refiner(model).refine(feats, runs)
-    before, after = _mpjpe(test["pred_mm"], test["joints_rel_mm"]), _mpjpe(refined,
-                                                                           test["joints_rel_mm"])
+    before, after = (
+        _mpjpe(test["pred_mm"], test["joints_rel_mm"]),
+        _mpjpe(refined, test["joints_rel_mm"]),
+    )
     assert np.isfinite(after) and after < 0.9 * before, (before, after)
     # c2f eval --temporal: the model's rows beside the filter's, on the run's own predictions.
     argv = ["eval", "--workdir", str(run), "--data", str(seq), "--protocol", "all-frames",
@@ -94,8 +96,12 @@ def test_planted_noise_is_learned_resumed_exactly_and_evaluated(run, seq, tmp_pa
     report = sorted((run / "eval").glob("*temporal-planted.json"))[-1]
     rows = json.loads(report.read_text())
     text = json.dumps(rows)
-    for row in ("Protocol 1 (MPJPE), temporal planted", "Accel error (mm/frame^2), temporal "
-                "planted", "Protocol 1 (MPJPE), savgol", "MPJVE (mm/frame), temporal planted"):
+    for row in (
+        "Protocol 1 (MPJPE), temporal planted",
+        "Accel error (mm/frame^2), temporal planted",
+        "Protocol 1 (MPJPE), savgol",
+        "MPJVE (mm/frame), temporal planted",
+    ):
         assert row in text, row
     assert "temporal planted" in capsys.readouterr().out
 
@@ -140,8 +146,24 @@ def test_train_temporal_on_the_runs_predictions_and_video(run, seq, clip, tmp_pa
     from c2f.serving.deploy.temporal import TemporalArtifact
 
     artifact = tmp_path / "t.stablehlo"
-    assert c2f_main(["export", "--workdir", str(run), "--format", "stablehlo", "--temporal",
-                     "dilated-causal", "--out", str(artifact), "--platforms", "cpu"]) == 0
+    assert (
+        c2f_main(
+            [
+                "export",
+                "--workdir",
+                str(run),
+                "--format",
+                "stablehlo",
+                "--temporal",
+                "dilated-causal",
+                "--out",
+                str(artifact),
+                "--platforms",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     exported = TemporalArtifact(artifact)
     assert exported.meta["causal"] and exported.meta["window"] == 9
     windows = live.features({k: np.stack([o[k] for o in outs]) for k in outs[0]})

@@ -30,8 +30,11 @@ def main(argv=None) -> int:
     p.add_argument("--causal", action="store_true", help="sets model.causal (streaming video)")
     p.add_argument("--data", help="a dataset of consecutive frames (default: the run's "
                    "data.root/train_seq.h5)")  # fmt: skip
-    p.add_argument("--predictions", help="learn from these per-frame predictions (.npz, "
-                   "c2f.train.temporal.read_predictions) instead of the run's on --data")
+    p.add_argument(
+        "--predictions",
+        help="learn from these per-frame predictions (.npz, "
+        "c2f.train.temporal.read_predictions) instead of the run's on --data",
+    )
     p.add_argument("--name", help="the folder under WORKDIR/temporal (default: the design)")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                    help="overrides of c2f.temporal.run.TemporalRun")  # fmt: skip

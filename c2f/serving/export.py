@@ -246,8 +246,12 @@ def parse_args(argv=None):
     p.add_argument("--checkpoint", type=int, help="step to export (default: the latest)")
     p.add_argument("--best", action="store_true", help="the best checkpoint by test MPJPE")
     p.add_argument("--format", required=True, choices=("stablehlo", "onnx"))
-    p.add_argument("--temporal", metavar="NAME", help="export the run's temporal model "
-                   "WORKDIR/temporal/NAME instead, as its own artifact (stablehlo only)")
+    p.add_argument(
+        "--temporal",
+        metavar="NAME",
+        help="export the run's temporal model "
+        "WORKDIR/temporal/NAME instead, as its own artifact (stablehlo only)",
+    )
     p.add_argument("--out", required=True, type=pathlib.Path)
     add_overwrite(p)
     p.add_argument("--decode", choices=DECODES, help="default: the run's")
