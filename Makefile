@@ -27,19 +27,28 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-deploy.tx
 	touch $@
 
 # The embedded default end to end on a CPU: generate the synthetic dataset (continuous
-# motion: training frames every 5th of 50 fps, test frames consecutive), train the demo recipe,
-# evaluate every test frame (per-action tables with velocity and acceleration errors, before
-# and after a Savitzky-Golay filter) and draw predictions, render a synthetic walking clip and
-# pose it with the video command against its ground truth, then pose a few rendered test
-# images with `c2f predict`. Re-running resumes.
+# motion: training frames every 5th of 50 fps, test frames consecutive, and the training
+# subjects' consecutive frames for the temporal model), train the demo recipe, train the temporal
+# models (centred and causal) on its predictions, evaluate every test frame (per-action tables
+# with velocity and acceleration errors: none, a Savitzky-Golay filter, the temporal models) and
+# draw predictions, render a synthetic walking clip and pose it with the video command against
+# its ground truth (filtered, and refined by the causal temporal model), then pose a few
+# rendered test images with `c2f predict`. Re-running resumes.
 demo: $(VENV)/.installed
 	test -f $(DATA)/test.h5 || $(C2F) data synthetic --out $(DATA) \
-		--train-poses 24 --test-poses 25 --crop-res 128 --preview
+		--train-poses 24 --test-poses 25 --train-seq-poses 30 --crop-res 128 --preview
+	test -f $(DATA)/train_seq.h5 || $(C2F) data synthetic --out $(DATA) --splits train_seq \
+		--train-seq-poses 30 --crop-res 128
 	$(C2F) train --config demo --workdir $(RUN)
-	$(C2F) eval --workdir $(RUN) --vis 4 --all-frames --smooth savgol
+	$(C2F) train-temporal --workdir $(RUN)
+	$(C2F) train-temporal --workdir $(RUN) --causal
+	$(C2F) eval --workdir $(RUN) --vis 4 --all-frames --smooth savgol \
+		--temporal dilated dilated-causal
 	test -f $(RUN)/clip.mp4 || $(C2F) data clip --out $(RUN)/clip.mp4
 	$(C2F) video $(RUN)/clip.mp4 --workdir $(RUN) --out $(RUN)/clip_pose.mp4 --overwrite \
 		--boxes $(RUN)/clip.boxes.json --smooth savgol --truth $(RUN)/clip.npz
+	$(C2F) video $(RUN)/clip.mp4 --workdir $(RUN) --out $(RUN)/clip_temporal.mp4 --overwrite \
+		--boxes $(RUN)/clip.boxes.json --temporal dilated-causal --truth $(RUN)/clip.npz
 	test -f $(RUN)/images/frame_0000.jpg || $(C2F) data stills \
 		--data $(DATA)/test.h5 --out $(RUN)/images --count 4
 	$(C2F) predict $(RUN)/images --workdir $(RUN) --out $(RUN)/predict --mesh --overwrite

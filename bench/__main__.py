@@ -17,6 +17,9 @@ Measures in ONE run, contenders interleaved round by round (:mod:`bench.harness`
   twin's eager and ``torch.compile`` forward;
 * with ``--sections video`` (not run by default), the video command's frames/s beside the
   Predictor's at batch 8 (:mod:`bench.video`);
+* with ``--sections temporal`` (not run by default; also ``python -m bench.temporal``, which
+  needs no torch), the temporal models' cost per frame beside the image model's
+  (:mod:`bench.temporal`);
 * the Predictor's per-call host overhead, on a paper-shaped model 64 channels narrow enough
   that its compute is negligible: the call's median minus its jitted function's median.
 
@@ -43,7 +46,7 @@ import time
 import jax
 import numpy as np
 
-from bench import kernels, models, video
+from bench import kernels, models, temporal, video
 from bench.harness import Contender, interleave, print_rows
 
 BF16_PEAK_TFLOPS = {"H100": 989.4, "H200": 989.4, "A100": 312.0}  # dense, SXM parts
@@ -165,7 +168,7 @@ def main(argv=None) -> int:
     p.add_argument("--train-config", default=None, help="default: paper on GPU, demo on CPU")
     p.add_argument("--train-batch", type=int, default=32)
     p.add_argument("--decode-batch", type=int, default=8)
-    sections = ["inference", "training", "kernels", "overhead", "deploy", "video"]
+    sections = ["inference", "training", "kernels", "overhead", "deploy", "video", "temporal"]
     p.add_argument("--sections", nargs="+", default=sections[:4], choices=sections)
     p.add_argument(
         "--deploy-config",
@@ -213,6 +216,10 @@ def main(argv=None) -> int:
     if "video" in args.sections:
         clip = video.contenders(args.video_config, args.out / "video", args.video_frames)
         rows = interleave(clip, args.rounds, 1)
+        print_rows(rows)
+        results["rows"] += rows
+    if "temporal" in args.sections:
+        rows = interleave(temporal.contenders(args.video_config), args.rounds, args.calls)
         print_rows(rows)
         results["rows"] += rows
     if "overhead" in args.sections:

@@ -272,15 +272,8 @@ def test_check_outputs_refuses_existing_files_unless_asked(tmp_path):
     check_outputs({"--out": existing}, overwrite=True)
 
 
-@pytest.mark.parametrize(
-    "sig, delay, code",
-    [("SIGINT", 0.3, 130), ("SIGTERM", 0.3, 143), ("SIGINT", 2.5, 130), ("SIGTERM", 2.5, 143)],
-)
-def test_a_signal_at_any_moment_of_start_up_is_130_or_143(tiny_data, tmp_path, sig, delay, code):
-    """During the imports (0.3 s) and jax's start-up (2.5 s): never 0, 1 or 139."""
-    workdir = tmp_path / "run"
-    argv = [sys.executable, "-m", "c2f", "train", "--config", "tiny", "--workdir", str(workdir),
-            "--set", f"data.root={str(tiny_data)!r}"]  # fmt: skip
+def _signalled(argv, sig: str, delay: float, code: int) -> None:
+    """Run ``argv``, send ``sig`` after ``delay`` s: exit ``code``, one line, no traceback."""
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     try:
@@ -290,6 +283,18 @@ def test_a_signal_at_any_moment_of_start_up_is_130_or_143(tiny_data, tmp_path, s
     err = proc.communicate(timeout=120)[1]
     assert proc.returncode == code, err
     assert "Traceback" not in err and "Exception ignored" not in err
+
+
+@pytest.mark.parametrize(
+    "sig, delay, code",
+    [("SIGINT", 0.3, 130), ("SIGTERM", 0.3, 143), ("SIGINT", 2.5, 130), ("SIGTERM", 2.5, 143)],
+)
+def test_a_signal_at_any_moment_of_start_up_is_130_or_143(tiny_data, tmp_path, sig, delay, code):
+    """During the imports (0.3 s) and jax's start-up (2.5 s): never 0, 1 or 139."""
+    workdir = tmp_path / "run"
+    argv = [sys.executable, "-m", "c2f", "train", "--config", "tiny", "--workdir", str(workdir),
+            "--set", f"data.root={str(tiny_data)!r}"]  # fmt: skip
+    _signalled(argv, sig, delay, code)
     assert not list(workdir.glob(".config.json.tmp-*"))
 
 
@@ -300,15 +305,7 @@ def test_a_signal_during_evaluation_is_130_or_143(micro_run, tmp_path, sig, dela
     shutil.copytree(micro_run, run)
     before = _digest(run)
     argv = [sys.executable, "-m", "c2f", "eval", "--workdir", str(run)]
-    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-    try:
-        proc.wait(delay)
-    except subprocess.TimeoutExpired:
-        proc.send_signal(getattr(signal, sig))
-    err = proc.communicate(timeout=120)[1]
-    assert proc.returncode == code, err
-    assert "Traceback" not in err and "Exception ignored" not in err
+    _signalled(argv, sig, delay, code)
     assert {k: v for k, v in _digest(run).items() if k in before} == before
     assert not [p for p in run.rglob("*") if ".tmp-" in p.name]
 

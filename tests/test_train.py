@@ -96,7 +96,7 @@ def test_an_interrupted_run_exits_non_zero_and_says_where(micro_cfg, tmp_path, m
     import train as train_cli
     from c2f.train import loop
 
-    class StopAfterTwo(loop._StopFlag):  # as if SIGINT arrived during the first steps
+    class StopAfterTwo(loop.StopFlag):  # as if SIGINT arrived during the first steps
         calls = 0
 
         @property

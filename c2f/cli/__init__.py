@@ -131,10 +131,17 @@ def finish(run) -> int:
     """
     try:
         code = run()
+    except Exception as e:
+        # A signal raised inside a library may come out as its own error (a class definition
+        # wraps it in a RuntimeError when the signal lands during an import): the signal's.
+        if signals.received() is not None:
+            code = interrupted(None)
+        elif isinstance(e, OSError):  # train.py and eval.py, which do not go through main
+            code = disk_full(e)
+        else:
+            raise
     except KeyboardInterrupt as e:
         code = interrupted(e)
-    except OSError as e:  # train.py and eval.py, which do not go through main
-        code = disk_full(e)
     if signals.received() is not None or _ENDED_BY:
         signals.exit_now(code)
     return code

@@ -3,6 +3,7 @@
 import io
 import multiprocessing as mp
 import pathlib
+import typing
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -94,25 +95,30 @@ def _body_samples(subject, frames, params, cams, crop_res, rng, seed, skeleton) 
     return samples
 
 
-def _sequence(job) -> dict:
+class _Job(typing.NamedTuple):
+    """One (subject, action, subaction) sequence to render (a worker's task)."""
+
+    subject: int
+    action: str
+    subaction: int
+    poses: int
+    crop_res: int
+    seed: int
+    frame_step: int
+    spread: float
+    body: str
+    skeleton: str
+    cameras: int
+
+
+def _sequence(job: _Job) -> dict:
     """All samples of one (subject, action, subaction): every pose through all 4 cameras.
 
     Independent poses at frame ids 0, 5, 10, ...; with ``frame_step`` (motion), the frames
     0, step, 2 step, ... of one continuous 50 fps motion (:mod:`data_prep.synthetic.motion`).
     """
-    (
-        subject,
-        action,
-        subaction,
-        poses,
-        crop_res,
-        seed,
-        frame_step,
-        spread,
-        body,
-        skeleton,
-        n_cameras,
-    ) = job
+    subject, action, subaction, poses, crop_res, seed, frame_step, spread, body, skeleton = job[:10]
+    n_cameras = job.cameras
     a = ACTIONS.index(action)
     rng = np.random.default_rng([seed, subject, a, subaction])
     cams = subject_cameras(subject, seed)
@@ -159,7 +165,7 @@ def write_split(path, subjects, poses: int, crop_res: int, seed: int, workers: i
         known = tuple(BODY_KEYPOINTS) if body == "anny" else ("h36m17",)
         raise ValueError(f"skeleton: with body {body!r}, one of {known}, got {skeleton!r}")
     jobs = [
-        (
+        _Job(
             int(s[1:]),
             action,
             sub,
@@ -171,7 +177,7 @@ def write_split(path, subjects, poses: int, crop_res: int, seed: int, workers: i
             body,
             skeleton,
             cameras,
-        )
+        )  # fmt: skip
         for s in subjects
         for action in ACTIONS
         for sub in (1, 2)
