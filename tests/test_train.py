@@ -108,7 +108,7 @@ def test_an_interrupted_run_exits_non_zero_and_says_where(micro_cfg, tmp_path, m
         def stop(self, value):
             pass
 
-    monkeypatch.setattr(loop, "_StopFlag", StopAfterTwo)
+    monkeypatch.setattr(loop, "StopFlag", StopAfterTwo)
     argv = ["--config", "tiny", "--workdir", str(tmp_path),
             "--set", f"data.root={micro_cfg.data.root!r}", "train.log_every=1"]  # fmt: skip
     assert train_cli.main(argv) == 130
