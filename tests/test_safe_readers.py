@@ -73,3 +73,19 @@ def test_nested_functions_and_closures_count_toward_the_depth_limit(tmp_path, ki
     path.write_bytes(b"".join(parts))
     with pytest.raises(t7file.Torch7Error, match=f"nested deeper than {t7file.MAX_DEPTH}"):
         t7file.load(path)
+
+
+def test_a_torch7_tensor_of_zero_strides_and_huge_sizes_is_named(tmp_path):
+    def string(text: str) -> bytes:
+        return struct.pack("<i", len(text)) + text.encode()
+
+    storage = (struct.pack("<ii", t7file.TORCH, 2) + string("V 1") + string("torch.FloatStorage")
+               + struct.pack("<qf", 1, 1.0))  # fmt: skip
+    tensor = (struct.pack("<ii", t7file.TORCH, 1) + string("V 1") + string("torch.FloatTensor")
+              + struct.pack("<i", 2) + struct.pack("<qq", 2**40, 2**40)
+              + struct.pack("<qq", 0, 0) + struct.pack("<q", 1) + storage)  # fmt: skip
+    path = tmp_path / "huge.t7"
+    path.write_bytes(tensor)
+    with pytest.raises(t7file.Torch7Error, match="huge.t7: .*1,208,925,819,614,629,174,706,176 "
+                       "elements, more than"):  # fmt: skip
+        t7file.load(path)

@@ -21,6 +21,7 @@ float32 (or other) data they hold on the host.
 """
 
 import dataclasses
+import math
 import mmap
 import pathlib
 import struct
@@ -29,6 +30,7 @@ import sys
 import numpy as np
 
 NIL, NUMBER, STRING, TABLE, TORCH, BOOLEAN, FUNCTION, LEGACY_CLOSURE, CLOSURE = range(9)
+MAX_ELEMENTS = 2**32  # a tensor's elements (the paper network has 5.4e7 parameters in all)
 # Objects nest (a table in a table ...) at most this deep: the authors' networks nest a few
 # hundred levels; a hostile or corrupt file that nests deeper is refused by name instead of
 # exhausting Python's stack. Reading a level takes at most 3 Python frames.
@@ -258,6 +260,10 @@ class _Reader:
             self.fail(f"{typename} at {path}: negative size {size} or offset {offset}", start)
         if min(size) == 0:
             return np.zeros(size, dtype)
+        elements = math.prod(size)
+        if elements > MAX_ELEMENTS:  # zero strides can make a view of any size from 1 element
+            self.fail(f"{typename} at {path}: sizes {size} make {elements:,} elements, more "
+                      f"than the {MAX_ELEMENTS:,} a tensor may have (corrupt?)", start)  # fmt: skip
         last = offset + sum((n - 1) * s for n, s in zip(size, stride))
         lowest = offset + sum((n - 1) * s for n, s in zip(size, stride) if s < 0)
         if last >= storage.size or lowest < 0:
