@@ -21,8 +21,10 @@ os.environ.setdefault("C2F_CACHE_DIR", str(ROOT / ".cache" / "c2f"))
 
 # The longest files first: with workers (make test's pytest-xdist), the last file to start
 # then is a short one, not a 90 s one that leaves the other worker idle.
-SLOW_FIRST = ("test_multihost.py", "test_train.py", "test_model.py", "test_interhand.py",
-              "test_resume.py", "test_cli.py", "test_packaging.py")  # fmt: skip
+SLOW_FIRST = ("test_multihost.py", "test_bench_gpu.py", "test_body_e2e.py", "test_train.py",
+              "test_model.py", "test_interhand.py", "test_resume.py", "test_reliability.py",
+              "test_temporal_run.py", "test_lowering.py", "test_temporal_model.py",
+              "test_torch7.py", "test_losses.py", "test_cli.py", "test_packaging.py")  # fmt: skip
 
 
 def pytest_collection_modifyitems(config, items):

@@ -67,22 +67,22 @@ def test_planted_noise_is_learned_resumed_exactly_and_evaluated(run, seq, tmp_pa
     from c2f.train.temporal import train_temporal
 
     _planted(seq, tmp_path, 1, seed=0)
-    cfg = override(TemporalRun(), [*TINY, "steps=300", "model.width=128"])
+    cfg = override(TemporalRun(), [*TINY, "steps=200", "model.width=128"])
     whole = train_temporal(run, cfg, name="planted", predictions=tmp_path / "planted1.npz",
                            progress=False)  # fmt: skip
     part = train_temporal(run, cfg, name="resumed", predictions=tmp_path / "planted1.npz",
-                          progress=False, stop_after=130)  # fmt: skip
-    assert part["step"] == 130
+                          progress=False, stop_after=90)  # fmt: skip
+    assert part["step"] == 90
     rest = train_temporal(run, cfg, name="resumed", predictions=tmp_path / "planted1.npz",
                           progress=False)  # fmt: skip
-    assert rest["step"] == whole["step"] == 300
+    assert rest["step"] == whole["step"] == 200
     assert rest["refined_mm"] == whole["refined_mm"]  # the same weights: the same numbers
     # Held out (the other subaction's runs, another noise draw): below the no-op's error.
     test = _planted(seq, tmp_path, 2, seed=1)
     runs = sequences({k: test[k] for k in ("subject", "action", "subaction", "camera", "frame")})
     feats = frame_features(test["pred_mm"], test["coords"][..., :2], test["confidence"], 64)
     _, model, meta = load(run, "planted")
-    assert meta["step"] == 300
+    assert meta["step"] == 200
     refined = Refiner(model).refine(feats, runs)
     before, after = (
         _mpjpe(test["pred_mm"], test["joints_rel_mm"]),
