@@ -29,5 +29,6 @@ def test_the_gpu_bench_runs_every_section_and_refuses_a_cpu(tmp_path, capsys):
     for row in result["rows"][1:3]:
         assert row["tflops"] > 0 and row["images_per_s"] > 0
     e2e = result["rows"][-1]
-    assert e2e["exit"] == 0 and e2e["images_per_s"] > 0  # the real loader and train command
+    # the real loader and train command, stopped as on the GPU: SIGINT, a checkpoint, exit 130
+    assert e2e["exit"] == 130 and e2e["images_per_s"] > 0
     assert list((tmp_path / "jax_cache").iterdir())  # compilations persisted for a rerun

@@ -151,3 +151,28 @@ def test_a_rendered_clip_and_its_ground_truth(tmp_path):
     assert np.all(boxes[:, :2] <= truth["joints_2d"].min(1) + 0.1)
     assert np.all(boxes[:, 2:] >= truth["joints_2d"].max(1) - 0.1)
     assert boxes.min() >= 0 and boxes.max() <= 48
+
+
+def test_train_seq_split_added_to_a_dataset_folder(tmp_path, capsys):
+    """``--splits train_seq --train-seq-poses N``: the training subjects' consecutive frames
+    from 2 cameras, beside the other splits, which are left as they are."""
+    from c2f.cli import main as c2f_main
+    from c2f.h36m import TRAIN_SUBJECTS
+
+    out = tmp_path / "d"
+    out.mkdir()
+    (out / "test.h5").write_bytes(b"an older split: untouched")
+    base = ["data", "synthetic", "--out", str(out), "--body", "capsules", "--crop-res", "32",
+            "--workers", "1", "--splits", "train_seq"]  # fmt: skip
+    with pytest.raises(SystemExit):
+        c2f_main(base)  # no length given
+    assert "give its length with --train-seq-poses" in capsys.readouterr().err
+    assert c2f_main([*base, "--train-seq-poses", "3"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["test.h5", "train_seq.h5"]
+    assert (out / "test.h5").read_bytes() == b"an older split: untouched"
+    with open_dataset(out / "train_seq.h5") as f:
+        subjects = {f"S{s}" for s in f["subject"][:]}
+        assert subjects == set(TRAIN_SUBJECTS)
+        assert set(f["camera"][:].tolist()) == {0, 1}
+        assert sorted(set(f["frame"][:].tolist())) == [0, 1, 2]  # consecutive 50 fps frames
+        assert len(f["image"]) == len(TRAIN_SUBJECTS) * len(ACTIONS) * 2 * 2 * 3
