@@ -1,7 +1,9 @@
 """Shared fixtures: the persistent compilation cache and the real reference data."""
 
+import fcntl
 import os
 import pathlib
+import shutil
 
 import jax
 import pytest
@@ -58,10 +60,12 @@ def tiny_data(tmp_path_factory):
     """A tiny synthetic dataset folder: train (S1) and test (S9), 1 pose per sequence, 96 px."""
     from data_prep.synthetic.generate import write_split
 
-    root = tmp_path_factory.mktemp("tiny_data")
-    write_split(root / "train.h5", ["S1"], poses=1, crop_res=96, seed=0, workers=1, args={})
-    write_split(root / "test.h5", ["S9"], poses=1, crop_res=96, seed=1, workers=1, args={})
-    return root
+    def build(root):
+        write_split(root / "train.h5", ["S1"], poses=1, crop_res=96, seed=0, workers=1, args={})
+        write_split(root / "test.h5", ["S9"], poses=1, crop_res=96, seed=1, workers=1, args={})
+
+    # One folder for all workers: the micro run (built once) records it as its data.root.
+    return built_once(tmp_path_factory, "tiny_data", build)
 
 
 @pytest.fixture(scope="session")
@@ -84,6 +88,27 @@ def micro_cfg(tiny_cfg):
     return apply_overrides(tiny_cfg, MICRO)
 
 
+def built_once(tmp_path_factory, name: str, build) -> pathlib.Path:
+    """A session fixture's folder, built by the first xdist worker that asks, read by all.
+
+    Twelve test files use the micro run, so each of ``make test``'s two workers would train it
+    (about 15 s cold); the second now waits for the first's and reuses it. Tests that change a
+    run copy it first (as they did).
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by the workers of this run
+    folder, done = root / name, root / f"{name}.built"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def micro_run(micro_cfg, tmp_path_factory):
     """A finished micro run (tests/small.py MICRO_RUN): its workdir. Tests copy it to change it."""
@@ -91,9 +116,10 @@ def micro_run(micro_cfg, tmp_path_factory):
     from c2f.train.loop import train
     from tests.small import MICRO_RUN
 
-    workdir = tmp_path_factory.mktemp("micro_run")
-    train(apply_overrides(micro_cfg, MICRO_RUN), workdir, progress=False)
-    return workdir
+    def build(workdir):
+        train(apply_overrides(micro_cfg, MICRO_RUN), workdir, progress=False)
+
+    return built_once(tmp_path_factory, "micro_run", build)
 
 
 @pytest.fixture(scope="session")

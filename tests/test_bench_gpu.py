@@ -19,7 +19,7 @@ def test_the_gpu_bench_runs_every_section_and_refuses_a_cpu(tmp_path, capsys):
         assert "no GPU here" in capsys.readouterr().err
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     run = [sys.executable, "-m", "bench", "--gpu", "--out", str(tmp_path)]
-    done = subprocess.run([*run, "--dry-run", "--calls", "2"], env=env, cwd=ROOT,
+    done = subprocess.run([*run, "--dry-run", "--calls", "2", "--workers", "0"], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads((tmp_path / "gpu.json").read_text())

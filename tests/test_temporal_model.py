@@ -67,7 +67,7 @@ def test_training_on_planted_noise_removes_part_of_it(design):
     graphdef, state = create(_config(design, width=128), optax.adam(1e-3))
     step = make_step(graphdef)
     feats, truth32 = np.asarray(feats), truth.astype(np.float32)
-    for _ in range(300):
+    for _ in range(200):
         batch = rng.integers(0, len(triplets), 32)
         state, loss = step(state, feats[index[batch]], truth32[triplets[batch]])
     model, _ = nnx.merge(graphdef, state)

@@ -130,8 +130,9 @@ def test_train_temporal_on_the_runs_predictions_and_video(run, seq, clip, tmp_pa
     predictor = Predictor.from_checkpoint(run)
     live = TemporalPredictor.from_run(run, "dilated-causal")
     stream = live.stream()
-    frames = [f for f in _frames(clip)]
-    outs = [predictor(f, boxes=(5, 10, 90, 75)) for f in frames[:4]]
+    frames = np.stack(_frames(clip)[:4])  # one call of 4 (a bucket the video compiled)
+    batch = predictor(frames, boxes=[(5, 10, 90, 75)] * 4)
+    outs = [{k: v[i] for k, v in batch.items()} for i in range(4)]
     streamed = np.stack([stream.push(o) for o in outs])
     offline = live.refine({k: np.stack([o[k] for o in outs]) for k in outs[0]})
     np.testing.assert_allclose(streamed, offline, atol=1e-3)

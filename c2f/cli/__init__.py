@@ -47,7 +47,8 @@ def dispatch(table: dict, name: str, rest: list, prog: str) -> int:
     Every verb runs with the persistent compilation cache (:mod:`c2f.cli.compile_cache`).
     """
     compile_cache.enable()
-    module = importlib.import_module(table[name][0])
+    with signals.deferred():  # a signal during jax's import: raised after it (signals.py)
+        module = importlib.import_module(table[name][0])
     saved, sys.argv = sys.argv, [prog, *rest]
     try:
         return int(module.main(rest) or 0)
