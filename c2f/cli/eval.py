@@ -32,7 +32,7 @@ from c2f.serving.visualize import figure
 from c2f.sharding import make_mesh
 from c2f.temporal.apply import Refiner
 from c2f.temporal.run import load as load_temporal
-from c2f.temporal.windows import frame_features
+from c2f.temporal.windows import result_features
 from c2f.volume import DECODES
 
 
@@ -90,8 +90,7 @@ def refine(refiners: dict, result: dict, columns: dict, heatmap_px: int) -> dict
     """{"temporal NAME": [N, J, 3] mm}: each temporal model over the evaluated runs."""
     if not refiners:
         return {}
-    features = frame_features(result["pred_mm"], result["coords"][..., :2],
-                              result["confidence"], heatmap_px)  # fmt: skip
+    features = result_features(result, heatmap_px)
     runs = temporal.sequences(columns)
     return {f"temporal {name}": r.refine(features, runs) for name, r in refiners.items()}
 

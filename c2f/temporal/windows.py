@@ -21,6 +21,16 @@ def frame_features(joints_mm, uv_px, confidence, heatmap_px: int):
     return jnp.concatenate([joints, uv, conf], axis=-1)
 
 
+def result_features(result: dict, heatmap_px: int) -> np.ndarray:
+    """:func:`frame_features` of an evaluation's per-sample results.
+
+    ``result`` holds ``pred_mm`` [N, J, 3], ``coords`` [N, J, 3] (heatmap px) and
+    ``confidence`` [N, J] (:func:`c2f.evaluation.evaluate.evaluate`'s, or a predictions file's).
+    """
+    return np.asarray(frame_features(result["pred_mm"], result["coords"][..., :2],
+                                     result["confidence"], heatmap_px))  # fmt: skip
+
+
 def offsets(window: int, causal: bool) -> np.ndarray:
     """A window's frames relative to its target frame: [window] ints."""
     if causal:

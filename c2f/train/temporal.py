@@ -14,6 +14,7 @@ import json
 import pathlib
 
 import numpy as np
+from flax import nnx
 from tqdm import tqdm
 
 from c2f.archives import check_members
@@ -37,7 +38,7 @@ from c2f.temporal.run import (
     save,
 )
 from c2f.temporal.train import make_step
-from c2f.temporal.windows import frame_features, triplet_index, window_index
+from c2f.temporal.windows import result_features, triplet_index, window_index
 from c2f.train.lock import WorkdirLock
 from c2f.train.logger import MetricWriter
 from c2f.train.loop import StopFlag
@@ -171,9 +172,7 @@ def train_temporal(workdir, cfg: TemporalRun, *, name: str | None = None, data=N
 
 def _inputs(cfg: TemporalRun, pred: dict):
     """(features [N, J, F], truth [N, J, 3] mm, runs) of the predictions."""
-    res = int(pred["heatmap_px"])
-    features = np.asarray(frame_features(pred["pred_mm"], pred["coords"][..., :2],
-                                         pred["confidence"], res))  # fmt: skip
+    features = result_features(pred, int(pred["heatmap_px"]))
     runs = sequences({k: pred[k] for k in COLUMNS})
     return features, np.asarray(pred["joints_rel_mm"], np.float32), runs
 
@@ -221,7 +220,8 @@ def _train(folder, cfg: TemporalRun, pred: dict, *, progress: bool, stop_after) 
     bar.close()
     if step > start:
         save(mngr, step, state, {"step": step})
-    model, _ = _merged(graphdef, state)
+    model, _ = nnx.merge(graphdef, state)
+    model.eval()
     targets, windows = window_index(runs, cfg.model.window, cfg.model.causal)
     refined = Refiner(model).windows(features[windows])
     raw = np.linalg.norm(features[targets, :, :3] * 1000.0 - truth[targets], axis=-1).mean()
@@ -231,11 +231,3 @@ def _train(folder, cfg: TemporalRun, pred: dict, *, progress: bool, stop_after) 
     mngr.close()
     return {"step": step, "loss_mm": loss, "raw_mm": float(raw), "refined_mm": float(err),
             "folder": str(folder), "interrupted": flag.signum}  # fmt: skip
-
-
-def _merged(graphdef, state):
-    from flax import nnx
-
-    model, optimizer = nnx.merge(graphdef, state)
-    model.eval()
-    return model, optimizer

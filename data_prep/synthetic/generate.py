@@ -117,8 +117,8 @@ def _sequence(job: _Job) -> dict:
     Independent poses at frame ids 0, 5, 10, ...; with ``frame_step`` (motion), the frames
     0, step, 2 step, ... of one continuous 50 fps motion (:mod:`data_prep.synthetic.motion`).
     """
-    subject, action, subaction, poses, crop_res, seed, frame_step, spread, body, skeleton = job[:10]
-    n_cameras = job.cameras
+    subject, action, subaction, poses, crop_res, seed, frame_step, spread, body, skeleton, _ = job
+    camera_ids = CAMERAS[: job.cameras]
     a = ACTIONS.index(action)
     rng = np.random.default_rng([seed, subject, a, subaction])
     cams = subject_cameras(subject, seed)
@@ -128,7 +128,7 @@ def _sequence(job: _Job) -> dict:
             params = motion.sequence_params(action, subject, frames, rng, spread)
         else:
             params = _independent_params(action, len(frames), rng, spread)
-        cam_list = [cams[c] for c in CAMERAS[:n_cameras]]
+        cam_list = [cams[c] for c in camera_ids]
         samples = _body_samples(subject, frames, params, cam_list, crop_res, rng, seed,
                                 SKELETONS[skeleton])  # fmt: skip
     else:
@@ -137,7 +137,7 @@ def _sequence(job: _Job) -> dict:
             track = motion.sequence(action, subject, frames, rng, spread)
         for k in range(len(frames)):
             joints_world = track[k] if frame_step else sample_pose(action, subject, rng, spread)
-            for c, cam_id in enumerate(CAMERAS[:n_cameras]):
+            for c, cam_id in enumerate(camera_ids):
                 s = render_sample(joints_world, cams[cam_id], crop_res, rng)
                 samples.append({**s, "camera": c, "frame": int(frames[k])})
     for s in samples:
