@@ -5,6 +5,10 @@ names; adding an optimiser is one entry. Functions take an ``OptimConfig``
 (:class:`c2f.config.OptimConfig`: name, learning rate, decay steps and factor, warm-up, clipping).
 """
 
+import collections
+
+import jax
+import jax.numpy as jnp
 import optax
 
 OPTIMIZERS = {
@@ -17,6 +21,36 @@ OPTIMIZERS = {
     ),
     "adam": (optax.adam, "Adam (the integral recipe)"),
 }
+
+
+def global_norm(tree) -> jax.Array:
+    """The L2 norm of all of a pytree's leaves together, a float32 scalar.
+
+    The leaves are stacked by shape and each stack reduced once. A sum of one reduction per leaf
+    (the paper network has 1,552 parameter arrays) chains 1,552 additions in the compiled
+    program, and XLA's CPU compiler took 10 s of the paper step's compilation over it; the
+    stacks take 2 s (docs/speed.md). The value is the same up to float32 summation order.
+    """
+    groups = collections.defaultdict(list)
+    for leaf in jax.tree.leaves(tree):
+        groups[(leaf.shape, jnp.result_type(leaf))].append(leaf)
+    total = jnp.zeros((), jnp.float32)
+    for leaves in groups.values():
+        total += jnp.sum(jnp.square(jnp.stack(leaves).astype(jnp.float32)))
+    return jnp.sqrt(total)
+
+
+def clip_by_global_norm(max_norm: float) -> optax.GradientTransformation:
+    """Clipping as ``optax.clip_by_global_norm`` does, the norm by :func:`global_norm`."""
+
+    def update(updates, state, params=None):
+        del params
+        norm = global_norm(updates)
+        keep = norm < max_norm
+        clip = lambda u: jnp.where(keep, u, (u / norm.astype(u.dtype)) * max_norm)  # noqa: E731
+        return jax.tree.map(clip, updates), state
+
+    return optax.GradientTransformation(optax.init_empty_state, update)
 
 
 def learning_rate_schedule(cfg, total_steps: int):
@@ -39,5 +73,5 @@ def make_optimizer(cfg, total_steps: int) -> optax.GradientTransformation:
     """
     tx = OPTIMIZERS[cfg.name][0](learning_rate_schedule(cfg, total_steps))
     if cfg.clip_norm > 0:
-        tx = optax.chain(optax.clip_by_global_norm(cfg.clip_norm), tx)
+        tx = optax.chain(clip_by_global_norm(cfg.clip_norm), tx)
     return tx

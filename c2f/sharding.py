@@ -26,6 +26,16 @@ def replicate(tree, mesh):
     return jax.device_put(tree, NamedSharding(mesh, P()))
 
 
+def replicated_shapes(abstract, mesh):
+    """``jax.ShapeDtypeStruct`` placeholders of a pytree of shapes, replicated on the mesh.
+
+    What a checkpoint is restored into, as :func:`replicate` would place the arrays.
+    """
+    sharding = NamedSharding(mesh, P())
+    return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=sharding),
+                        abstract)  # fmt: skip
+
+
 def local_rows(batch_size: int) -> slice:
     """The rows of a global batch that this process loads and feeds."""
     n, p = jax.process_count(), jax.process_index()

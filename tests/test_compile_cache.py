@@ -45,3 +45,22 @@ def test_a_command_process_fills_it(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
                          text=True, timeout=120)  # fmt: skip
     assert out.returncode == 0 and out.stdout.strip() in ("None", "")
+
+
+def test_commands_collect_less_often():
+    import gc
+
+    from c2f import cli
+
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        table = {"noop": ("tests.test_compile_cache", "")}
+        assert cli.dispatch(table, "noop", [], "c2f noop") == 0
+        assert gc.get_threshold() == (compile_cache.YOUNG_THRESHOLD, 10, 10)
+    finally:
+        gc.set_threshold(*saved)
+
+
+def main(argv):  # the verb of test_commands_collect_less_often
+    return 0

@@ -100,9 +100,12 @@ def test_two_processes_train_evaluate_checkpoint_and_resume_like_one(micro_run, 
     assert loss_two[1] == pytest.approx(loss_one[1], rel=1e-5)
     for step in (2, 3, 4):
         assert loss_two[step] == pytest.approx(loss_one[step], rel=1e-3), step
-    # Evaluation gathered every test sample from both processes.
+    # Evaluation gathered every test sample from both processes. It reads the running
+    # averages, which follow the biases of convolutions that feed a BatchNorm: their gradient
+    # is 0 up to rounding, which Adam turns into steps of ~lr in a sign that depends on the
+    # summation order (measured 1.8e-3 apart at step 2).
     for step in (2, 4):
-        assert mpjpe_two[step] == pytest.approx(mpjpe_one[step], rel=1e-3), step
+        assert mpjpe_two[step] == pytest.approx(mpjpe_one[step], rel=3e-3), step
     checkpoints = ckpt.Checkpoints(two)
     assert checkpoints.last.all_steps() == [2, 4] and len(checkpoints.best.all_steps()) == 1
     # The checkpoint both processes wrote is read back whole by one process.

@@ -6,6 +6,7 @@ import numpy as np
 import optax
 
 from c2f.config import OptimConfig
+from c2f.optim import clip_by_global_norm, global_norm
 from c2f.train.state import make_optimizer
 
 
@@ -41,3 +42,31 @@ def test_rmsprop_matches_torch_over_several_steps():
             u, s = default.update(jnp.asarray(g), s, p)
             p = optax.apply_updates(p, u)
     assert not np.allclose(np.asarray(p), ours, rtol=1e-6)
+
+
+def test_global_norm_and_clipping_match_optax():
+    # Leaves of several shapes, some sharing one (stacked together), one in bfloat16.
+    rng = np.random.default_rng(1)
+    tree = {
+        "a": [jnp.asarray(rng.normal(size=(3, 4)), jnp.float32) for _ in range(3)],
+        "b": jnp.asarray(rng.normal(size=(5,)) * 100, jnp.float32),
+        "c": jnp.asarray(rng.normal(size=(2, 2)), jnp.bfloat16),
+        "d": jnp.zeros((0,), jnp.float32),
+    }
+    norm = float(jax.jit(global_norm)(tree))
+    expected = np.sqrt(
+        sum(np.sum(np.square(np.asarray(x, np.float64))) for x in jax.tree.leaves(tree))
+    )
+    np.testing.assert_allclose(norm, expected, rtol=1e-6)
+    np.testing.assert_allclose(norm, float(optax.tree.norm(tree)), rtol=1e-6)
+    for max_norm in (norm * 2, norm / 3):  # left alone, then scaled down
+        ours, _ = clip_by_global_norm(max_norm).update(tree, optax.EmptyState())
+        theirs, _ = optax.clip_by_global_norm(max_norm).update(tree, optax.EmptyState())
+        for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(theirs)):
+            assert a.dtype == b.dtype
+            np.testing.assert_allclose(
+                np.asarray(a, np.float32),
+                np.asarray(b, np.float32),
+                rtol=1e-2 if a.dtype == jnp.bfloat16 else 1e-6,
+            )
+    np.testing.assert_allclose(float(global_norm(ours)), norm / 3, rtol=1e-3)

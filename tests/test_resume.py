@@ -214,10 +214,15 @@ def test_a_damaged_last_checkpoint_is_moved_aside_and_the_previous_used(
 # the last bit there; on another machine of the same kind (2026-12-04) the same commit gave
 # train/loss within 1e-6 but eval/mpjpe 432.683 and 411.606 (1.4e-4 relative: the CPU's
 # rounding through 4 training steps). The tolerances leave room for that only.
+# Re-pinned on 2026-12-05 for BatchNorm's hand-written gradient (c2f/model/batch_norm.py):
+# every gradient equals the differentiated formula's to 1e-4 relative except the biases of
+# convolutions that feed a BatchNorm, whose gradient is 0 up to rounding (|g| ~ 1e-9, a new
+# rounding); Adam steps them by ~lr, which the running averages carry into evaluation. The
+# losses stayed within 6e-6; eval/mpjpe moved from 432.622 and 411.554 (1.8e-3 and 1.6e-4).
 BEFORE_SKELETONS = {
-    "train/loss": [1.3096284866333008, 1.327270269393921, 1.2680537700653076, 1.2409989833831787],
-    "eval/mpjpe": [432.6219139099121, 411.5540237426758],
-    "eval/pa_mpjpe": [383.5132522583008, 381.70090103149414],
+    "train/loss": [1.3096286058425903, 1.327270269393921, 1.268053650856018, 1.2410064935684204],
+    "eval/mpjpe": [431.84558486938477, 411.4900245666504],
+    "eval/pa_mpjpe": [383.42564392089844, 382.3288040161133],
 }
 
 

@@ -44,9 +44,11 @@ def table_lines(table: dict) -> str:
 def dispatch(table: dict, name: str, rest: list, prog: str) -> int:
     """Import ``table[name]``'s module and run its ``main(rest)`` as ``prog`` (argparse's).
 
-    Every verb runs with the persistent compilation cache (:mod:`c2f.cli.compile_cache`).
+    Every verb runs with the persistent compilation cache and a slower-paced cycle collector
+    (:mod:`c2f.cli.compile_cache`).
     """
     compile_cache.enable()
+    compile_cache.collect_less()
     with signals.deferred():  # a signal during jax's import: raised after it (signals.py)
         module = importlib.import_module(table[name][0])
     saved, sys.argv = sys.argv, [prog, *rest]

@@ -14,6 +14,7 @@ from c2f.config import Config
 from c2f.geometry.resample import augment_batch
 from c2f.inference import to_float
 from c2f.losses import stage_losses
+from c2f.optim import global_norm
 
 
 def batch_images(batch: dict, res: int):
@@ -44,7 +45,7 @@ def make_train_step(cfg: Config, graphdef):
                                 mask_xy=batch.get("mask_xy"))  # fmt: skip
 
         (loss, parts), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model)
-        grad_norm = jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in jax.tree.leaves(grads)))
+        grad_norm = global_norm(grads)
         optimizer.update(model, grads)
         _, new_state = nnx.split((model, optimizer))
         finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
