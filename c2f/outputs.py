@@ -167,6 +167,12 @@ def replacing_all(paths):
         yield [stack.enter_context(replacing(path)) for path in paths]
 
 
+# Open files whose close failed on a full disk (HDF5: freeing them crashes the interpreter).
+# Writers keep them here; after a full disk the commands then end without teardown
+# (c2f.cli.disk_full).
+UNCLOSABLE: list = []
+
+
 def require_room(folder, need_bytes: int, what: str) -> None:
     """Raise ``OSError`` ENOSPC, before writing, when ``folder``'s disk has less free space.
 

@@ -17,7 +17,7 @@ import importlib
 import sys
 import threading
 
-from c2f import __version__, signals
+from c2f import __version__, outputs, signals
 from c2f.cli import compile_cache
 
 VERBS = {
@@ -107,9 +107,8 @@ def disk_full(e: OSError) -> int:
     """
     if e.errno != errno.ENOSPC:
         raise e
-    schema = sys.modules.get("c2f.data.schema")
     writers = [t for t in threading.enumerate() if type(t).__module__.startswith("orbax")]
-    if (schema is not None and schema.UNCLOSABLE) or any(t.is_alive() for t in writers):
+    if outputs.UNCLOSABLE or any(t.is_alive() for t in writers):
         _ENDED_BY.append("disk full")
     where = f"{e.filename}: {e.strerror}" if e.filename else str(e)
     print(f"error: the disk is full ({where}); nothing partial was kept",

@@ -16,7 +16,7 @@ import numpy as np
 
 from c2f.archives import MAX_RATIO
 from c2f.h36m import ACTIONS, CAMERAS
-from c2f.outputs import require_room
+from c2f.outputs import UNCLOSABLE, require_room
 from c2f.skeleton import H36M17, Skeleton
 
 SCHEMA_VERSION = 3
@@ -131,9 +131,6 @@ def _h5_dtype(kind: str):
 # Chunks HDF5 holds in memory before writing them (1 MiB per field, about 20 fields), and its
 # metadata: the room kept free beyond a batch's own bytes.
 HDF5_CACHE_BYTES = 32 << 20
-# Files whose close failed (a full disk): freeing them crashes the interpreter, so they are
-# kept, and the commands end without teardown after a full disk (c2f.cli.disk_full).
-UNCLOSABLE: list = []
 
 
 class DatasetWriter:
