@@ -16,6 +16,7 @@ jax.config.update("jax_compilation_cache_dir", str(ROOT / ".cache" / "jax"))
 # ... and the commands run in-process use the same one (c2f/cli/compile_cache.py)
 os.environ.setdefault("C2F_COMPILATION_CACHE", str(ROOT / ".cache" / "jax"))
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")  # the commands' too
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 # The body model's built arrays (c2f.body.build) are cached beside the compilation cache.
 os.environ.setdefault("C2F_CACHE_DIR", str(ROOT / ".cache" / "c2f"))

@@ -26,6 +26,25 @@ def test_where_the_cache_lives(monkeypatch, tmp_path):
         assert compile_cache.cache_dir() is None and compile_cache.enable() is None
 
 
+def test_small_programs_are_stored_unless_the_user_says(monkeypatch, tmp_path):
+    import jax
+
+    name = "jax_persistent_cache_min_compile_time_secs"
+    saved = (jax.config.jax_compilation_cache_dir, getattr(jax.config, name))
+    monkeypatch.setenv(compile_cache.ENV, str(tmp_path / "cache"))
+    try:
+        monkeypatch.delenv(name.upper(), raising=False)
+        assert compile_cache.enable() == tmp_path / "cache"
+        assert getattr(jax.config, name) == compile_cache.MIN_COMPILE_SECONDS
+        jax.config.update(name, 0.7)
+        monkeypatch.setenv(name.upper(), "0.7")
+        compile_cache.enable()
+        assert getattr(jax.config, name) == 0.7
+    finally:
+        jax.config.update("jax_compilation_cache_dir", saved[0])
+        jax.config.update(name, saved[1])
+
+
 def test_a_command_process_fills_it(tmp_path):
     """As a command starts: enabled before jax is imported, compiled programs land there."""
     code = ("from c2f.cli import compile_cache; compile_cache.enable()\n"
