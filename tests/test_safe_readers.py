@@ -89,3 +89,19 @@ def test_a_torch7_tensor_of_zero_strides_and_huge_sizes_is_named(tmp_path):
     with pytest.raises(t7file.Torch7Error, match="huge.t7: .*1,208,925,819,614,629,174,706,176 "
                        "elements, more than"):  # fmt: skip
         t7file.load(path)
+
+
+def test_a_temporal_artifact_is_read_as_strictly(tmp_path):
+    # The image model's artifact, a damaged program and a mangled meta: each named.
+    from c2f.serving.deploy.temporal import FORMAT, TemporalArtifact
+
+    path = tmp_path / "t.zip"
+    _artifact(path, json.dumps({"format": "c2f-stablehlo"}).encode(), 16)
+    with pytest.raises(ValueError, match="t.zip: meta.json says format 'c2f-stablehlo'"):
+        TemporalArtifact(path)
+    _artifact(path, json.dumps({"format": FORMAT, "window": 27}).encode(), 16)
+    with pytest.raises(ValueError, match="t.zip: model.stablehlo does not deserialize"):
+        TemporalArtifact(path)
+    path.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="t.zip: not a c2f temporal artifact"):
+        TemporalArtifact(path)

@@ -27,35 +27,9 @@ def read_artifact(path):
       ValueError: the file is not a c2f StableHLO artifact (naming it and what is wrong).
     """
     path = pathlib.Path(path)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-            if not {META_FILE, STABLEHLO_FILE} <= names:
-                raise ValueError(f"{path}: a zip, but not a c2f StableHLO artifact (it holds "
-                                 f"{sorted(names)[:5]}, expected {META_FILE} and "
-                                 f"{STABLEHLO_FILE})")  # fmt: skip
-            for name, limit in MAX_MEMBER_BYTES.items():
-                size = archive.getinfo(name).file_size
-                if size > limit:
-                    raise ValueError(f"{path}: {name} declares {size:,} bytes, more than the "
-                                     f"{limit:,} an artifact's {name} may hold")  # fmt: skip
-            try:
-                meta = json.loads(archive.read(META_FILE))
-            except (UnicodeDecodeError, json.JSONDecodeError) as e:
-                raise ValueError(f"{path}: {META_FILE} is not JSON ({e})") from e
-            if not isinstance(meta, dict):
-                raise ValueError(f"{path}: {META_FILE} is not a JSON object")
-            blob = archive.read(STABLEHLO_FILE)
-    except zipfile.BadZipFile as e:
-        raise ValueError(f"{path}: not a c2f StableHLO artifact (not a zip file: {e}); an ONNX "
-                         "export runs with c2f.serving.deploy.OnnxPredictor") from e  # fmt: skip
-    if meta.get("format") != "c2f-stablehlo":
-        raise ValueError(f"{path}: {META_FILE} says format {meta.get('format')!r}, "
-                         "expected 'c2f-stablehlo'")  # fmt: skip
-    try:
-        exported = jax.export.deserialize(bytearray(blob))
-    except Exception as e:  # jax raises several kinds for a damaged module
-        raise ValueError(f"{path}: {STABLEHLO_FILE} does not deserialize ({e})") from e
+    meta, exported = read_exported(path, "c2f-stablehlo", "a c2f StableHLO artifact",
+                                   not_zip="; an ONNX export runs with "
+                                   "c2f.serving.deploy.OnnxPredictor")  # fmt: skip
     # The metadata must describe its program: an edited meta.json fails here, not at a call.
     try:
         inputs, joints, res = list(meta["inputs"]), int(meta["joints"]), int(meta["input_res"])
@@ -69,6 +43,44 @@ def read_artifact(path):
             f"images {image} and returns {uv} 2D joints)"
         )
     return meta, exported
+
+
+def read_exported(path, fmt: str, what: str, not_zip: str = ""):
+    """(meta, jax.export.Exported) of a zip holding ``meta.json`` and ``model.stablehlo``.
+
+    Each member's declared size is checked before it is read (``MAX_MEMBER_BYTES``);
+    ``meta.json`` must be a JSON object whose ``format`` is ``fmt``.
+
+    Raises:
+      ValueError: naming the file, ``what`` it should have been and what is wrong.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if not {META_FILE, STABLEHLO_FILE} <= names:
+                raise ValueError(f"{path}: a zip, but not {what} (it holds {sorted(names)[:5]}, "
+                                 f"expected {META_FILE} and {STABLEHLO_FILE})")  # fmt: skip
+            for name, limit in MAX_MEMBER_BYTES.items():
+                size = archive.getinfo(name).file_size
+                if size > limit:
+                    raise ValueError(f"{path}: {name} declares {size:,} bytes, more than the "
+                                     f"{limit:,} an artifact's {name} may hold")  # fmt: skip
+            try:
+                meta = json.loads(archive.read(META_FILE))
+            except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                raise ValueError(f"{path}: {META_FILE} is not JSON ({e})") from e
+            if not isinstance(meta, dict):
+                raise ValueError(f"{path}: {META_FILE} is not a JSON object")
+            blob = archive.read(STABLEHLO_FILE)
+    except zipfile.BadZipFile as e:
+        raise ValueError(f"{path}: not {what} (not a zip file: {e}){not_zip}") from e
+    if meta.get("format") != fmt:
+        raise ValueError(f"{path}: {META_FILE} says format {meta.get('format')!r}, "
+                         f"expected {fmt!r}")  # fmt: skip
+    try:
+        return meta, jax.export.deserialize(bytearray(blob))
+    except Exception as e:  # jax raises several kinds for a damaged module
+        raise ValueError(f"{path}: {STABLEHLO_FILE} does not deserialize ({e})") from e
 
 
 def this_platform() -> str:

@@ -7,14 +7,11 @@ causal, joints, heatmap_px, features) and ``model.stablehlo``: windows float32
 ``[B, window, J, FEATURES]`` (:mod:`c2f.temporal.windows`) -> refined joints ``[B, J, 3]`` mm.
 """
 
-import json
 import pathlib
-import zipfile
 
-import jax
 import numpy as np
 
-from c2f.serving.deploy.stablehlo import MAX_MEMBER_BYTES, META_FILE, STABLEHLO_FILE, this_platform
+from c2f.serving.deploy.stablehlo import META_FILE, read_exported, this_platform
 
 FORMAT = "c2f-temporal-stablehlo"
 
@@ -29,23 +26,16 @@ class TemporalArtifact:
 
     def __init__(self, path):
         path = pathlib.Path(path)
-        try:
-            with zipfile.ZipFile(path) as archive:
-                for name, limit in MAX_MEMBER_BYTES.items():
-                    if archive.getinfo(name).file_size > limit:
-                        raise ValueError(f"{path}: {name} declares more than {limit:,} bytes")
-                meta = json.loads(archive.read(META_FILE))
-                blob = archive.read(STABLEHLO_FILE)
-        except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ValueError(f"{path}: not a c2f temporal artifact ({e})") from e
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise ValueError(f"{path}: {META_FILE} is not a {FORMAT} artifact's")
+        meta, self.exported = read_exported(path, FORMAT, "a c2f temporal artifact")
         self.meta, self.path = meta, path
-        self.exported = jax.export.deserialize(bytearray(blob))
         shape = self.exported.in_avals[0].shape[1:]
-        if shape != (meta["window"], meta["joints"], meta["features"]):
-            raise ValueError(f"{path}: {META_FILE} says windows of {meta['window']} frames of "
-                             f"{meta['joints']} joints; the program takes {shape}")  # fmt: skip
+        try:
+            declared = (int(meta["window"]), int(meta["joints"]), int(meta["features"]))
+        except (KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"{path}: {META_FILE} lacks or mangles a field ({e})") from e
+        if shape != declared:
+            raise ValueError(f"{path}: {META_FILE} says windows of {declared[0]} frames of "
+                             f"{declared[1]} joints; the program takes {shape}")  # fmt: skip
         if this_platform() not in self.exported.platforms:
             raise ValueError(f"{path}: exported for {list(self.exported.platforms)}, not "
                              f"{this_platform()}")  # fmt: skip
