@@ -6,10 +6,8 @@ python eval.py --workdir runs/demo [--protocol paper] [--all-frames --smooth sav
 import sys
 
 from c2f import signals
-from c2f.cli import compile_cache
 
-signals.install()  # as `c2f eval`: before jax is imported
-compile_cache.enable()
+signals.install()  # as `c2f eval`: before jax is imported (dispatch enables the compilation cache)
 from c2f.cli import VERBS, dispatch, finish  # noqa: E402
 
 

@@ -6,10 +6,8 @@ python train.py --config demo --workdir runs/demo [--set train.steps=500 ...]
 import sys
 
 from c2f import signals
-from c2f.cli import compile_cache
 
-signals.install()  # as `c2f train`: before jax is imported
-compile_cache.enable()
+signals.install()  # as `c2f train`: before jax is imported (dispatch enables the compilation cache)
 from c2f.cli import VERBS, dispatch, finish  # noqa: E402
 
 

@@ -8,10 +8,12 @@ Random weights (speed does not depend on them), batched as ``c2f eval --temporal
   channels), on 256 windows of that keypoint set (:class:`c2f.temporal.apply.Refiner`).
 """
 
+import sys
+
 import numpy as np
 from flax import nnx
 
-from bench.harness import Contender
+from bench.harness import Contender, interleave, print_rows
 from bench.models import load
 from c2f.model import C2FPose
 from c2f.serving.predictor import Predictor
@@ -49,10 +51,6 @@ def contenders(config: str, windows: int = 256, crops: int = 32) -> list:
 
 def main(argv=None) -> int:
     """``python -m bench.temporal [CONFIG]``: the rows above, interleaved (no torch needed)."""
-    import sys
-
-    from bench.harness import interleave, print_rows
-
     argv = sys.argv[1:] if argv is None else argv
     rows = interleave(contenders(argv[0] if argv else "demo"), rounds=5, calls=3)
     print_rows(rows)
