@@ -75,13 +75,14 @@ def c2f_predictor(config: str, batch: int, dtype: str | None = None, **kwargs):
 
 
 def c2f_train_step(config: str, batch: int, dtype: str | None = None):
-    """(call, info): one jitted, donated train_step on a fixed random batch."""
+    """(call, info): the config's train_step (donating its state) on a fixed random batch."""
     cfg = load(config, dtype)
     graphdef, state = create(cfg)
     step = make_train_step(cfg, graphdef)
     data = _random_batch(cfg.model, batch)
     data = {k: jnp.asarray(v) for k, v in data.items()}
-    _, peak = _cost(step.lower(state, data).compile())
+    # A segmented step (train.programs) is several programs: no one peak to read.
+    peak = _cost(step.lower(state, data).compile())[1] if cfg.train.programs == "one" else None
     flops = model_flops(cfg.model, batch, train=True)
     holder = [state]
 

@@ -22,6 +22,7 @@ from c2f.evaluation.protocols import PROTOCOLS
 from c2f.geometry.depth_bins import DepthBins
 from c2f.losses import LossConfig
 from c2f.model.config import ModelConfig
+from c2f.model.segments import PROGRAMS
 from c2f.optim import OPTIMIZERS
 from c2f.volume import DECODES
 from c2f.volume.targets import TargetConfig
@@ -129,6 +130,10 @@ class TrainConfig:
         "paper", "p1-gt-root", "p2-s11").
       image_summaries: at each evaluation, log a picture to TensorBoard: test crops with the
         predicted and true 2D skeletons and 3D skeletons from two viewpoints.
+      programs: how the training step is compiled (:data:`c2f.model.segments.PROGRAMS`):
+        "one" XLA program, or "segments", one per segment of the network, where every
+        stage's inner hourglass shares one: the paper network compiles in less time and
+        steps faster on a CPU (docs/speed.md); the results agree to float32 rounding.
     """
 
     batch_size: int = 16
@@ -142,8 +147,13 @@ class TrainConfig:
     decode: str = "soft"
     protocol: str = "p1-gt-root"
     image_summaries: bool = True
+    programs: str = "one"
 
     def __post_init__(self):
+        if self.programs not in PROGRAMS:
+            raise ValueError(
+                f"TrainConfig.programs: one of {tuple(PROGRAMS)}, got {self.programs!r}"
+            )
         if self.decode not in DECODES:
             raise ValueError(f"TrainConfig.decode: one of {DECODES}, got {self.decode!r}")
         if self.protocol not in PROTOCOLS:

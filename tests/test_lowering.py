@@ -101,8 +101,11 @@ def test_train_step_lowers_for_gpu_and_tpu_with_bf16_convolutions(paper):
     from c2f.train.steps import make_train_step
 
     # The paper's recipe and layers on 2 stages and 2 pooling levels: every kind of layer and
-    # gradient is there, and tracing the backward pass takes a quarter of the paper's 44 s.
-    cfg = apply_overrides(paper, ["model.depths=(1, 64)", "model.hourglass_levels=2"])
+    # gradient is there, and tracing the backward pass takes a quarter of the paper's 44 s. As
+    # one program (the recipe runs the same layers segment by segment, tests/test_staged.py).
+    cfg = apply_overrides(
+        paper, ["model.depths=(1, 64)", "model.hourglass_levels=2", "train.programs=one"]
+    )
     model = abstract_model(cfg.model)
     conv_counts = (sum(isinstance(m, Conv) for _, m in nnx.iter_modules(model)),)
     graphdef, state = abstract_train_state(cfg)

@@ -150,6 +150,8 @@ def test_config_overrides_and_json_round_trip():
         apply_overrides(cfg, ["train.stepz=1"])
     with pytest.raises(ValueError, match="optim.name"):
         apply_overrides(cfg, ["optim.name=sgd"])
+    with pytest.raises(ValueError, match="TrainConfig.programs"):
+        apply_overrides(cfg, ["train.programs=many"])
     with pytest.raises(ValueError, match="key=value"):
         apply_overrides(cfg, ["train.steps"])
     tiny = load_config("tiny")

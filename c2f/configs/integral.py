@@ -14,5 +14,7 @@ def get_config() -> Config:
         loss=LossConfig(mse_weight=0.0, l1_weight=1.0),
         data=DataConfig(root="data/h36m", workers=16),
         optim=OptimConfig(name="adam", learning_rate=1e-3, decay_steps=(90_000, 120_000)),
-        train=TrainConfig(batch_size=32, steps=140_000, eval_every=10_000, decode="soft"),
+        train=TrainConfig(
+            batch_size=32, steps=140_000, eval_every=10_000, decode="soft", programs="segments"
+        ),
     )

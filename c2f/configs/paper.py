@@ -59,5 +59,6 @@ def get_config() -> Config:
             checkpoint_every=5_000,
             decode="argmax",
             protocol="paper",
+            programs="segments",
         ),
     )

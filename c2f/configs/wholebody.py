@@ -28,6 +28,11 @@ def get_config() -> Config:
         data=DataConfig(root="data/h3wb", workers=16),
         optim=OptimConfig(name="adam", learning_rate=1e-3, decay_steps=(90_000, 120_000)),
         train=TrainConfig(
-            batch_size=16, steps=140_000, eval_every=10_000, decode="soft", protocol="all-frames"
+            batch_size=16,
+            steps=140_000,
+            eval_every=10_000,
+            decode="soft",
+            protocol="all-frames",
+            programs="segments",
         ),  # fmt: skip
     )

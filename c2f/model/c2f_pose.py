@@ -41,27 +41,38 @@ class C2FPose(nnx.Module):
             self.stages = nnx.List([stacked.StackedStage(config, i, make) for i in k])
 
     def __call__(self, images):
+        x, previous = self.begin(images)
+        heads = []
+        for stage in self.stages:
+            if self.config.design == "uniform":
+                x, h = stage(x)
+            else:
+                x, previous, h = stage(x, previous)
+            heads.append(h)
+        return heads_to_volumes(heads, self.config)
+
+    def begin(self, images):
+        """The stem: images -> (first stage's input, the features its merge reads or None).
+
+        [B, R, R, 3] -> [B, R/4, R/4, f] and, for "stacked", the pooled [B, R/4, R/4, f/2].
+        """
         cfg = self.config
         images = check_array("images", images, (None, cfg.input_res, cfg.input_res, 3))
         x = jnp.asarray(images, cfg.dtype)
         x = nnx.relu(self.stem_bn(self.stem(x)))
         pooled = max_pool_2x(self.res1(x))
-        heads = []
         if cfg.design == "uniform":
-            x = self.res3(self.res2(pooled))
-            for stage in self.stages:
-                x, h = stage(x)
-                heads.append(h)
-        else:
-            x, previous = self.res6(self.res5(self.res4(pooled))), pooled
-            for stage in self.stages:
-                x, previous, h = stage(x, previous)
-                heads.append(h)
-        volumes = []
-        for h, depth in zip(heads, cfg.depths):
-            b, height, width, _ = h.shape
-            volumes.append(h.reshape(b, height, width, cfg.joints, depth).transpose(0, 3, 4, 1, 2))
-        return volumes
+            return self.res3(self.res2(pooled)), None
+        return self.res6(self.res5(self.res4(pooled))), pooled
+
+
+def heads_to_volumes(heads, cfg: ModelConfig):
+    """Heads [B, H, W, J * D_k] -> volumes [B, J, D_k, H, W], one per stage (channel j * D + d)."""
+    volumes = []
+    for h, depth in zip(heads, cfg.depths):
+        b, height, width, _ = h.shape
+        volumes.append(h.reshape(b, height, width, cfg.joints, depth).transpose(0, 3, 4, 1, 2))
+    return volumes
 
 
 def abstract_model(cfg: ModelConfig) -> C2FPose:

@@ -45,14 +45,23 @@ class StackedHourglass(nnx.Module):
         )
         self.low_out = Residual(cout, cout, make)
 
-    def __call__(self, x):
+    def open(self, x):
+        """[B, H, W, cin] -> (upper branch [B, H, W, cout], lower branch [B, H/2, W/2, f])."""
         up = x
         for layer in self.up:
             up = layer(up)
         low = max_pool_2x(x)
         for layer in self.low:
             low = layer(low)
-        return up + upsample_2x(self.low_out(self.inner(low)))
+        return up, low
+
+    def close(self, up, inner):
+        """(upper branch, the inner hourglass's output [B, H/2, W/2, cout]) -> [B, H, W, cout]."""
+        return up + upsample_2x(self.low_out(inner))
+
+    def __call__(self, x):
+        up, low = self.open(x)
+        return self.close(up, self.inner(low))
 
 
 class StackedStage(nnx.Module):
@@ -78,7 +87,11 @@ class StackedStage(nnx.Module):
         ``x`` [B, H, W, cin_k]; ``previous`` [B, H, W, f or f/2]; the head is
         [B, H, W, J * D_k]. On the last stage the next input is None.
         """
-        y = nnx.relu(self.lin1_bn(self.lin1(self.hourglass(x))))
+        return self.finish(self.hourglass(x), previous)
+
+    def finish(self, hourglass_out, previous):
+        """The stage after its hourglass ([B, H, W, w]): as ``__call__``."""
+        y = nnx.relu(self.lin1_bn(self.lin1(hourglass_out)))
         y = nnx.relu(self.lin2_bn(self.lin2(y)))
         h = self.head(y)
         if self.last:

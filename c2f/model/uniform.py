@@ -45,7 +45,11 @@ class Stage(nnx.Module):
 
     def __call__(self, x):
         """[B, H, W, f] -> (next stage's input [B, H, W, f], head [B, H, W, J * D_k])."""
-        y = nnx.relu(self.lin_bn(self.lin(self.residual(self.hourglass(x)))))
+        return self.finish(x, self.hourglass(x))
+
+    def finish(self, x, hourglass_out):
+        """The stage after its hourglass: (its input, the hourglass's output) as ``__call__``."""
+        y = nnx.relu(self.lin_bn(self.lin(self.residual(hourglass_out))))
         h = self.head(y)
         if not self.last:
             x = x + self.feat_back(y) + self.pred_back(h)

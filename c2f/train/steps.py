@@ -3,38 +3,30 @@
 (The evaluation step is the inference function, :class:`c2f.inference.Inference`, shared with
 the Predictor and the pictures.) Built for a static graph and jitted on the split state.
 Images travel as uint8 and become floats in [0, 1] on the device; Gaussian targets are built
-on the device from joint coordinates (:func:`c2f.losses.stage_losses`).
+on the device from joint coordinates (:func:`c2f.losses.stage_losses`). ``train.programs``
+chooses how it is compiled: one XLA program (here), or one per segment of the network
+(:mod:`c2f.train.staged`); both compute the same step.
 """
 
 import jax
-import jax.numpy as jnp
 from flax import nnx
 
 from c2f.config import Config
-from c2f.geometry.resample import augment_batch
-from c2f.inference import to_float
 from c2f.losses import stage_losses
-from c2f.optim import global_norm
-
-
-def batch_images(batch: dict, res: int):
-    """The batch's images, [B, res, res, 3] float in [0, 1].
-
-    The loader's ``image``, or its stored ``crop`` warped and coloured here
-    (``data.augment_on="device"``, :mod:`c2f.geometry.resample`).
-    """
-    if "crop" in batch:
-        return augment_batch(batch["crop"], batch["warp"], batch["colour"], res) * (1.0 / 255.0)
-    return to_float(batch["image"])
+from c2f.train.staged import make_staged_step
+from c2f.train.update import apply_gradients, batch_images
 
 
 def make_train_step(cfg: Config, graphdef):
-    """``train_step(state, batch) -> (state, metrics)``, jitted, the state donated.
+    """``train_step(state, batch) -> (state, metrics)``, the state donated.
 
     ``batch`` needs ``image`` (uint8), ``coords`` and ``mask`` (:class:`c2f.data.Loader`);
     with ``mask_xy``, 2D-only joints are supervised in x and y (:mod:`c2f.losses`).
     ``metrics``: ``loss``, per-stage parts, ``grad_norm``, ``finite`` (all of loss and grads).
+    With ``train.programs="one"`` it is one ``jax.jit`` function (``.trace``, ``.lower``).
     """
+    if cfg.train.programs == "segments":
+        return make_staged_step(cfg, graphdef)
 
     def train_step(state, batch):
         model, optimizer = nnx.merge(graphdef, state)
@@ -45,10 +37,8 @@ def make_train_step(cfg: Config, graphdef):
                                 mask_xy=batch.get("mask_xy"))  # fmt: skip
 
         (loss, parts), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model)
-        grad_norm = global_norm(grads)
-        optimizer.update(model, grads)
+        metrics = apply_gradients(model, optimizer, grads, loss, parts)
         _, new_state = nnx.split((model, optimizer))
-        finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
-        return new_state, {"loss": loss, "grad_norm": grad_norm, "finite": finite, **parts}
+        return new_state, metrics
 
     return jax.jit(train_step, donate_argnums=0)

@@ -1,0 +1,157 @@
+"""The training step as one compiled program per segment of the network.
+
+``train.programs="segments"`` (:data:`c2f.train.steps.PROGRAMS`): the forward runs segment by
+segment (:mod:`c2f.model.segments`), each jitted with its backward's residuals as outputs
+(``jax.vjp`` inside ``jax.jit``); the loss and its gradient are one program, the backward runs
+the segments' residual functions in reverse, and one last program applies the optimiser, as
+the one-program step does. Segments of equal structure and shapes (every stage's inner
+hourglass in the paper network) share one compiled program, so XLA compiles the paper step in
+about a third of the time, and the persistent cache reads it back faster (docs/speed.md). The
+arithmetic is the same as the one-program step's; XLA fuses a little differently at the
+segments' edges, so results agree to float32 rounding (tests/test_staged.py), not bit for bit.
+"""
+
+import functools
+
+import jax
+from flax import nnx
+
+from c2f.config import Config
+from c2f.losses import stage_losses
+from c2f.model.c2f_pose import heads_to_volumes
+from c2f.model.segments import Segment, head_names, segments
+from c2f.train.update import apply_gradients, batch_images
+
+
+def _owned(skip: tuple[tuple, ...]):
+    """Filter: the variables a segment owns (not under one of its ``skip`` paths)."""
+
+    def owned(path, _):
+        return not any(tuple(path[: len(p)]) == p for p in skip)
+
+    return owned
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _forward(graphdef, run, skip, state, constants, inputs):
+    """A segment's forward: (values written, its backward, its new BatchNorm averages).
+
+    ``constants`` (the images) are not differentiated: their gradient is never needed.
+    """
+    owned = _owned(skip)
+    params, stats, rest = nnx.split_state(state, nnx.All(nnx.Param, owned), owned, ...)
+
+    def apply(params, inputs):
+        # New variables, made in this trace: BatchNorm writes its averages into them.
+        module = nnx.merge(graphdef, params, *jax.tree.map(lambda v: v, (stats, rest)))
+        outputs = run(module, *constants, *inputs)
+        return outputs, nnx.state(module, nnx.All(nnx.Not(nnx.Param), owned))
+
+    outputs, backward, new_stats = jax.vjp(apply, params, inputs, has_aux=True)
+    return outputs, backward, new_stats
+
+
+@jax.jit
+def _backward(backward, cotangents):
+    """(gradients of the segment's parameters, cotangents of the values it read)."""
+    return backward(cotangents)
+
+
+def _split_reads(segment: Segment):
+    """(the images if the segment reads them first, the values it is differentiated by)."""
+    n = 1 if segment.reads[:1] == ("images",) else 0
+    return segment.reads[:n], segment.reads[n:]
+
+
+def _at(node, path: tuple):
+    """The part of a state (or a module) at ``path``."""
+    for key in path:
+        node = node[key] if isinstance(key, int) or not isinstance(node, nnx.Module) else (
+            getattr(node, key))
+    return node
+
+
+def whole(parts, chain: list[Segment]):
+    """Per-segment states (paths relative to each segment) -> one state of the whole model."""
+    flat = []
+    for segment, part in zip(chain, parts):
+        flat += [((*segment.path, *path), value) for path, value in nnx.to_flat_state(part)]
+    return nnx.from_flat_state(flat)
+
+
+def make_gradients(cfg: Config, graphdef):
+    """``gradients(state, batch) -> ((loss, parts), grads, stats)``, segment by segment.
+
+    ``graphdef`` and ``state``: the split (model, optimizer) pair, as for the train step.
+
+    ``grads`` and ``stats`` (the new BatchNorm averages) are per segment, in the order of
+    :func:`c2f.model.segments.segments`; :func:`whole` makes each one state of the model.
+    Not itself jitted: it dispatches the segments' programs (asynchronously, as jax does).
+    """
+    chain = segments(cfg.model)
+    heads = head_names(cfg.model)
+    graphdefs = {}
+
+    @jax.jit
+    def images(batch):
+        return batch_images(batch, cfg.model.input_res)
+
+    @jax.jit
+    def loss_and_grad(head_values, batch):
+        def loss_fn(head_values):
+            volumes = heads_to_volumes(head_values, cfg.model)
+            return stage_losses(volumes, batch["coords"], batch["mask"], cfg.loss, cfg.targets,
+                                mask_xy=batch.get("mask_xy"))  # fmt: skip
+
+        return jax.value_and_grad(loss_fn, has_aux=True)(head_values)
+
+    def gradients(state, batch):
+        model_state = state[0]
+        if not graphdefs:  # the segments' own graphs, once: shared by equal segments' programs
+            model, _ = nnx.merge(graphdef, state)
+            graphdefs.update((s.name, nnx.graphdef(_at(model, s.path))) for s in chain)
+        values = {"images": images(batch)}
+        tape = []
+        for segment in chain:
+            constants, inputs = _split_reads(segment)
+            outputs, backward, stats = _forward(
+                graphdefs[segment.name], segment.run, segment.skip, _at(model_state, segment.path),
+                tuple(values[name] for name in constants), tuple(values[name] for name in inputs),
+            )  # fmt: skip
+            values.update(zip(segment.writes, outputs))
+            tape.append((backward, stats))
+        loss, head_grads = loss_and_grad(tuple(values[h] for h in heads), batch)
+        cotangents = dict(zip(heads, head_grads))
+        grads = []
+        for segment, (backward, _) in zip(reversed(chain), reversed(tape)):
+            outputs = tuple(cotangents.pop(name) for name in segment.writes)
+            param_grads, input_grads = _backward(backward, outputs)
+            for name, grad in zip(_split_reads(segment)[1], input_grads):
+                cotangents[name] = cotangents[name] + grad if name in cotangents else grad
+            grads.append(param_grads)
+        return loss, tuple(reversed(grads)), tuple(stats for _, stats in tape)
+
+    return gradients
+
+
+def make_staged_step(cfg: Config, graphdef):
+    """``train_step(state, batch) -> (state, metrics)`` as :func:`c2f.train.steps.make_train_step`.
+
+    :func:`make_gradients`, then one program that applies the optimiser and donates the state.
+    """
+    chain = segments(cfg.model)
+    gradients = make_gradients(cfg, graphdef)
+
+    @functools.partial(jax.jit, donate_argnums=0)
+    def update(state, grads, stats, loss, parts):
+        model, optimizer = nnx.merge(graphdef, state)
+        nnx.update(model, whole(stats, chain))
+        metrics = apply_gradients(model, optimizer, whole(grads, chain), loss, parts)
+        _, new_state = nnx.split((model, optimizer))
+        return new_state, metrics
+
+    def train_step(state, batch):
+        (loss, parts), grads, stats = gradients(state, batch)
+        return update(state, grads, stats, loss, parts)
+
+    return train_step

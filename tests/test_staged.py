@@ -1,0 +1,101 @@
+"""The training step run segment by segment (train.programs="segments") against one program."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from c2f.config import apply_overrides, load_config
+from c2f.losses import stage_losses
+from c2f.model import abstract_model
+from c2f.model.segments import segments
+from c2f.optim import global_norm
+from c2f.train import staged
+from c2f.train.state import create
+from c2f.train.steps import make_train_step
+from c2f.train.update import batch_images
+
+# The paper's design with three stages, one pooling level and 16 features: every stage's inner
+# hourglass (here a residual) has the same shapes.
+STACKED = ["model.design=stacked", "model.depths=(1, 2, 4)", "model.hourglass_levels=1",
+           "model.features=16", "model.wide_features=32", "model.compute_dtype=float32",
+           "targets.mode=authors", "train.batch_size=2",
+           "data.augment_on=host"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def case():
+    cfg = apply_overrides(load_config("tiny"), STACKED)
+    graphdef, state = create(cfg)
+    b, res, joints = 2, cfg.model.input_res, cfg.model.joints
+    rng = np.random.default_rng(0)
+    batch = {
+        "image": jnp.asarray(rng.integers(0, 255, (b, res, res, 3), dtype=np.uint8)),
+        "coords": jnp.asarray(rng.uniform(3, res / 4 - 3, (b, joints, 3)), jnp.float32),
+        "mask": jnp.ones((b, joints), jnp.float32),
+    }
+    return cfg, graphdef, state, batch
+
+
+@pytest.mark.parametrize("design", ["stacked", "uniform"])
+def test_every_variable_belongs_to_one_segment(design):
+    overrides = STACKED if design == "stacked" else ["model.depths=(1, 2, 4)"]
+    cfg = apply_overrides(load_config("tiny"), overrides)
+    model_state = nnx.state(abstract_model(cfg.model))
+    paths = [path for path, _ in nnx.to_flat_state(model_state)]
+    owners = {path: [] for path in paths}
+    for segment in segments(cfg.model):
+        owned = staged._owned(segment.skip)
+        for path in paths:
+            rel = path[len(segment.path) :]
+            if path[: len(segment.path)] == segment.path and owned(rel, None):
+                owners[path].append(segment.name)
+    assert all(len(names) == 1 for names in owners.values()), {
+        p: n for p, n in owners.items() if len(n) != 1
+    }
+
+
+def test_segmented_step_equals_one_program(case):
+    cfg, graphdef, state, batch = case
+
+    @jax.jit
+    def one(state, batch):
+        model, _ = nnx.merge(graphdef, state)
+
+        def loss_fn(model):
+            volumes = model(batch_images(batch, cfg.model.input_res))
+            return stage_losses(volumes, batch["coords"], batch["mask"], cfg.loss, cfg.targets)
+
+        (loss, _), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model)
+        return loss, grads, nnx.state(model, nnx.BatchStat)
+
+    loss, grads, stats = one(state, batch)
+    programs = staged._forward._cache_size()
+    (loss2, _), grads2, stats2 = staged.make_gradients(cfg, graphdef)(state, batch)
+    chain = segments(cfg.model)
+    # 10 segments, 8 programs: the three inner hourglasses share one.
+    assert len(chain) == 10 and staged._forward._cache_size() - programs == 8
+    np.testing.assert_allclose(loss2, loss, rtol=1e-6)
+    flat = [dict(nnx.to_flat_state(s)) for s in (stats, staged.whole(stats2, chain))]
+    assert flat[0].keys() == flat[1].keys()
+    for key in flat[0]:
+        np.testing.assert_allclose(flat[1][key][...], flat[0][key][...], rtol=1e-5, atol=1e-6)
+    a, b = (dict(nnx.to_flat_state(g)) for g in (grads, staged.whole(grads2, chain)))
+    assert a.keys() == b.keys()
+    diff = sum(float(jnp.sum((a[k][...] - b[k][...]) ** 2)) for k in a)
+    assert np.sqrt(diff / sum(float(jnp.sum(a[k][...] ** 2)) for k in a)) < 1e-5
+    # Convolution biases that feed a BatchNorm have a true gradient of 0 (rounding either
+    # way); every other leaf agrees to float32 rounding.
+    for key in a:
+        if key[-1] != "bias":
+            scale = float(jnp.max(jnp.abs(a[key][...])))
+            np.testing.assert_allclose(b[key][...], a[key][...], atol=1e-4 * scale, err_msg=key)
+
+    # The step itself: the same loss and gradient norm, the state's structure kept.
+    step = make_train_step(apply_overrides(cfg, ["train.programs=segments"]), graphdef)
+    new, metrics = step(jax.tree.map(jnp.copy, state), batch)
+    assert jax.tree.structure(new) == jax.tree.structure(state) and bool(metrics["finite"])
+    np.testing.assert_allclose(metrics["loss"], loss, rtol=1e-6)
+    np.testing.assert_allclose(metrics["grad_norm"], global_norm(grads), rtol=1e-5)
+    assert int(new[1]["step"][...]) == 1
