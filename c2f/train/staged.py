@@ -66,8 +66,8 @@ def _split_reads(segment: Segment):
 def _at(node, path: tuple):
     """The part of a state (or a module) at ``path``."""
     for key in path:
-        node = node[key] if isinstance(key, int) or not isinstance(node, nnx.Module) else (
-            getattr(node, key))
+        by_attribute = isinstance(node, nnx.Module) and not isinstance(key, int)
+        node = getattr(node, key) if by_attribute else node[key]
     return node
 
 
