@@ -57,6 +57,23 @@ def _backward(backward, cotangents):
     return backward(cotangents)
 
 
+@functools.partial(jax.jit, static_argnums=1)
+def _images(batch, res: int):
+    return batch_images(batch, res)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3, 4))
+def _loss_and_grad(heads, batch, model_cfg, loss_cfg, targets):
+    """((loss, per-stage parts), the heads' gradients); the configs are static (hashable)."""
+
+    def loss_fn(heads):
+        volumes = heads_to_volumes(heads, model_cfg)
+        return stage_losses(volumes, batch["coords"], batch["mask"], loss_cfg, targets,
+                            mask_xy=batch.get("mask_xy"))  # fmt: skip
+
+    return jax.value_and_grad(loss_fn, has_aux=True)(heads)
+
+
 def _split_reads(segment: Segment):
     """(the images if the segment reads them first, the values it is differentiated by)."""
     n = 1 if segment.reads[:1] == ("images",) else 0
@@ -92,25 +109,12 @@ def make_gradients(cfg: Config, graphdef):
     heads = head_names(cfg.model)
     graphdefs = {}
 
-    @jax.jit
-    def images(batch):
-        return batch_images(batch, cfg.model.input_res)
-
-    @jax.jit
-    def loss_and_grad(head_values, batch):
-        def loss_fn(head_values):
-            volumes = heads_to_volumes(head_values, cfg.model)
-            return stage_losses(volumes, batch["coords"], batch["mask"], cfg.loss, cfg.targets,
-                                mask_xy=batch.get("mask_xy"))  # fmt: skip
-
-        return jax.value_and_grad(loss_fn, has_aux=True)(head_values)
-
     def gradients(state, batch):
         model_state = state[0]
         if not graphdefs:  # the segments' own graphs, once: shared by equal segments' programs
             model, _ = nnx.merge(graphdef, state)
             graphdefs.update((s.name, nnx.graphdef(_at(model, s.path))) for s in chain)
-        values = {"images": images(batch)}
+        values = {"images": _images(batch, cfg.model.input_res)}
         tape = []
         for segment in chain:
             constants, inputs = _split_reads(segment)
@@ -120,7 +124,9 @@ def make_gradients(cfg: Config, graphdef):
             )  # fmt: skip
             values.update(zip(segment.writes, outputs))
             tape.append((backward, stats))
-        loss, head_grads = loss_and_grad(tuple(values[h] for h in heads), batch)
+        loss, head_grads = _loss_and_grad(
+            tuple(values[h] for h in heads), batch, cfg.model, cfg.loss, cfg.targets
+        )
         cotangents = dict(zip(heads, head_grads))
         grads = []
         for segment, (backward, _) in zip(reversed(chain), reversed(tape)):
