@@ -14,14 +14,14 @@ from c2f.optim import global_norm
 from c2f.train import staged
 from c2f.train.state import abstract_train_state
 from c2f.train.steps import make_train_step
-from c2f.train.update import batch_images
+from c2f.train.update import apply_gradients, batch_images
 
 # The paper's design with two stages, one pooling level and 16 features: both stages' inner
 # hourglasses (here a residual) have the same shapes.
 STACKED = ["model.design=stacked", "model.depths=(1, 2)", "model.hourglass_levels=1",
            "model.features=16", "model.wide_features=32", "model.compute_dtype=float32",
-           "targets.mode=authors", "train.batch_size=2",
-           "data.augment_on=host"]  # fmt: skip
+           "targets.mode=authors", "train.batch_size=2", "data.augment_on=host",
+           "optim.name=adam", "optim.clip_norm=1.0"]  # fmt: skip
 
 
 def _filled(state):
@@ -107,10 +107,25 @@ def test_segmented_step_equals_one_program(case):
             scale = float(jnp.max(jnp.abs(a[key][...])))
             np.testing.assert_allclose(b[key][...], a[key][...], atol=1e-4 * scale, err_msg=key)
 
-    # The step itself: the same loss and gradient norm, the state's structure kept.
+    # The step: its optimiser, segment by segment, equals the whole tree's (Adam, clipped:
+    # moments, counts and the global norm all take part).
+    @jax.jit
+    def whole_tree(state, grads, stats, loss):
+        model, optimizer = nnx.merge(graphdef, state)
+        nnx.update(model, stats)
+        metrics = apply_gradients(model, optimizer, grads, loss, {})
+        return nnx.split((model, optimizer))[1], metrics
+
+    grads2, stats2 = staged.whole(grads2, chain), staged.whole(stats2, chain)
+    expected, expected_metrics = whole_tree(jax.tree.map(jnp.copy, state), grads2, stats2, loss2)
+    assert expected_metrics["grad_norm"] > 1.0  # the clipping is at work
     step = make_train_step(apply_overrides(cfg, ["train.programs=segments"]), graphdef)
     new, metrics = step(jax.tree.map(jnp.copy, state), batch)
     assert jax.tree.structure(new) == jax.tree.structure(state) and bool(metrics["finite"])
     np.testing.assert_allclose(metrics["loss"], loss, rtol=1e-6)
     np.testing.assert_allclose(metrics["grad_norm"], global_norm(grads), rtol=1e-5)
+    for (path, got), want in zip(
+        jax.tree_util.tree_leaves_with_path(new), jax.tree.leaves(expected)
+    ):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7, err_msg=str(path))
     assert int(new[1]["step"][...]) == 1

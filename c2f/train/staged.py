@@ -3,10 +3,10 @@
 ``train.programs="segments"`` (:data:`c2f.train.steps.PROGRAMS`): the forward runs segment by
 segment (:mod:`c2f.model.segments`), each jitted with its backward's residuals as outputs
 (``jax.vjp`` inside ``jax.jit``); the loss and its gradient are one program, the backward runs
-the segments' residual functions in reverse, and one last program applies the optimiser, as
-the one-program step does. Segments of equal structure and shapes (every stage's inner
-hourglass in the paper network) share one compiled program, so XLA compiles the paper step in
-about a third of the time, and the persistent cache reads it back faster (docs/speed.md). The
+the segments' residual functions in reverse, and the optimiser runs segment by segment too
+(:mod:`c2f.train.segment_update`). Segments of equal structure and shapes (every stage's inner
+hourglass in the paper network) share one compiled program, so XLA compiles less, and the
+persistent cache reads the programs back faster (docs/speed.md). The
 arithmetic is the same as the one-program step's; XLA fuses a little differently at the
 segments' edges, so results agree to float32 rounding (tests/test_staged.py), not bit for bit.
 """
@@ -20,7 +20,8 @@ from c2f.config import Config
 from c2f.losses import stage_losses
 from c2f.model.c2f_pose import heads_to_volumes
 from c2f.model.segments import Segment, head_names, segments
-from c2f.train.update import apply_gradients, batch_images
+from c2f.train import segment_update
+from c2f.train.update import batch_images
 
 
 def _owned(skip: tuple[tuple, ...]):
@@ -143,21 +144,21 @@ def make_gradients(cfg: Config, graphdef):
 def make_staged_step(cfg: Config, graphdef):
     """``train_step(state, batch) -> (state, metrics)`` as :func:`c2f.train.steps.make_train_step`.
 
-    :func:`make_gradients`, then one program that applies the optimiser and donates the state.
+    :func:`make_gradients`, then the optimiser segment by segment
+    (:mod:`c2f.train.segment_update`), the state's parameters and optimiser state donated.
     """
     chain = segments(cfg.model)
     gradients = make_gradients(cfg, graphdef)
-
-    @functools.partial(jax.jit, donate_argnums=0)
-    def update(state, grads, stats, loss, parts):
-        model, optimizer = nnx.merge(graphdef, state)
-        nnx.update(model, whole(stats, chain))
-        metrics = apply_gradients(model, optimizer, whole(grads, chain), loss, parts)
-        _, new_state = nnx.split((model, optimizer))
-        return new_state, metrics
+    found = {}
 
     def train_step(state, batch):
         (loss, parts), grads, stats = gradients(state, batch)
-        return update(state, grads, stats, loss, parts)
+        if not found:  # the optimiser's transformation and where each segment's pieces go
+            _, optimizer = nnx.merge(graphdef, state)
+            found.update(tx=optimizer.tx, where=segment_update.layout(state, chain, grads, stats))
+        state, norm, finite = segment_update.apply(
+            found["tx"], cfg.optim.clip_norm, found["where"], state, grads, stats, loss
+        )
+        return state, {"loss": loss, "grad_norm": norm, "finite": finite, **parts}
 
     return train_step
