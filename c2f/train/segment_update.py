@@ -4,7 +4,7 @@ The optimiser's state mirrors the parameters (RMSprop's mean square, Adam's mome
 few shared scalars (the schedule's count). Each segment's program gets its own parameters,
 their gradients, their mirrored state and the shared scalars, and runs the recipe's optax
 transformation on them; equal segments (the paper network's four inner hourglasses) share one
-program, so XLA compiles the paper network's optimiser over 664 of its 1,552 parameter arrays
+program, so XLA compiles the paper network's optimiser over 658 of its 1,552 parameter arrays
 instead of all of them (docs/speed.md). Every transformation in :data:`c2f.optim.OPTIMIZERS`
 is elementwise per array given those scalars: this is the update of the whole tree. Clipping
 by the global norm (``optim.clip_norm``) needs every gradient: the norm is taken first, one

@@ -1,4 +1,8 @@
-"""What every form of the training step shares: its images and its optimiser update."""
+"""The training step's images (both forms) and the one-program step's optimiser update.
+
+The segmented step updates segment by segment (:mod:`c2f.train.segment_update`);
+tests/test_staged.py checks that it equals :func:`apply_gradients` on the whole tree.
+"""
 
 import jax.numpy as jnp
 
