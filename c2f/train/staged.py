@@ -1,6 +1,6 @@
 """The training step as one compiled program per segment of the network.
 
-``train.programs="segments"`` (:data:`c2f.train.steps.PROGRAMS`): the forward runs segment by
+``train.programs="segments"`` (:data:`c2f.model.segments.PROGRAMS`): the forward runs segment by
 segment (:mod:`c2f.model.segments`), each jitted with its backward's residuals as outputs
 (``jax.vjp`` inside ``jax.jit``); the loss and its gradient are one program, the backward runs
 the segments' residual functions in reverse, and the optimiser runs segment by segment too
