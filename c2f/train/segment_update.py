@@ -128,7 +128,6 @@ def _get(tree, path):
     return tree
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4), donate_argnums=(5, 7))
 def _update(tx, max_norm, paths, prefixes, scalar_paths, params, grads, mirrors, scalars, norm):
     """One segment's optimiser step: (new parameters, new mirrored state, new scalars)."""
     if max_norm > 0:  # as c2f.optim.clip_by_global_norm, with the norm of every gradient
@@ -157,6 +156,24 @@ def _update(tx, max_norm, paths, prefixes, scalar_paths, params, grads, mirrors,
             tuple(new_scalars))  # fmt: skip
 
 
+_UPDATES = {}
+
+
+def programs(tx, max_norm: float, where: Layout) -> list:
+    """Each segment's jitted update (parameters and mirrored state donated), equal ones shared.
+
+    Bound once: a call then hashes no static argument.
+    """
+    found = []
+    for paths in where.paths:
+        key = (tx, max_norm, paths, where.prefixes, where.scalar_paths)
+        if key not in _UPDATES:
+            bound = functools.partial(_update, *key)
+            _UPDATES[key] = jax.jit(bound, donate_argnums=(0, 2))
+        found.append(_UPDATES[key])
+    return found
+
+
 @jax.jit
 def _norm(grads, loss):
     """(the global gradient norm, whether it and the loss are finite)."""
@@ -164,10 +181,11 @@ def _norm(grads, loss):
     return norm, jnp.isfinite(loss) & jnp.isfinite(norm)
 
 
-def apply(tx, max_norm: float, where: Layout, state, grads, stats, loss):
+def apply(updates: list, where: Layout, state, grads, stats, loss):
     """The new (model, optimizer) state after one step, and (grad_norm, finite).
 
-    ``state`` is donated (its parameters and optimiser state are updated in place).
+    ``updates``: :func:`programs`. ``state`` is donated (its parameters and optimiser state
+    are updated in place).
     """
     leaves, treedef = jax.tree.flatten(state)
     norm, finite = _norm(grads, loss)
@@ -177,10 +195,9 @@ def apply(tx, max_norm: float, where: Layout, state, grads, stats, loss):
     for k, segment_grads in enumerate(grads):
         params = tuple(leaves[i] for i in where.params[k])
         mirrors = tuple(tuple(leaves[i] for i in m) for m in where.mirrors[k])
-        new_params, new_mirrors, new_scalars = _update(
-            tx, max_norm, where.paths[k], where.prefixes, where.scalar_paths, params,
-            tuple(jax.tree.leaves(segment_grads)), mirrors, scalars, norm,
-        )  # fmt: skip
+        new_params, new_mirrors, new_scalars = updates[k](
+            params, tuple(jax.tree.leaves(segment_grads)), mirrors, scalars, norm
+        )
         for i, value in zip(where.params[k], new_params):
             new[i] = value
         for indices, values in zip(where.mirrors[k], new_mirrors):
