@@ -14,14 +14,12 @@ import numpy as np
 
 
 def compare(config: str, batch: int) -> dict:
-    import jax
     import jax.numpy as jnp
     from flax import nnx
 
     from c2f.config import apply_overrides, load_config
-    from c2f.losses import stage_losses
     from c2f.train.state import abstract_train_state, create
-    from c2f.train.update import batch_images
+    from c2f.train.update import make_gradients_one_program
 
     def cfg_of(dtype):
         settings = ["data.augment_on=host", "train.programs=one", f"model.compute_dtype={dtype}"]
@@ -38,19 +36,9 @@ def compare(config: str, batch: int) -> dict:
     _, state = create(cfg)
     grads = {}
     for dtype in ("float32", "bfloat16"):
-        graphdef, _ = abstract_train_state(cfg_of(dtype))
-
-        @jax.jit
-        def gradient(state, data, graphdef=graphdef):
-            model, _ = nnx.merge(graphdef, state)
-
-            def loss_fn(model):
-                volumes = model(batch_images(data, res))
-                return stage_losses(volumes, data["coords"], data["mask"], cfg.loss, cfg.targets)
-
-            return nnx.grad(loss_fn, has_aux=True)(model)[0]
-
-        flat = nnx.to_flat_state(gradient(state, data))
+        graphdef, _ = abstract_train_state(cfg_of(dtype))  # the same state, computed in dtype
+        _, found, _ = make_gradients_one_program(graphdef, cfg_of(dtype))(state, data)
+        flat = nnx.to_flat_state(found)
         grads[dtype] = {p: np.asarray(v[...], np.float64) for p, v in flat if p[-1] == "kernel"}
     a, b = grads["float32"], grads["bfloat16"]
 

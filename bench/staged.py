@@ -73,28 +73,17 @@ def _in_process(args) -> dict:
     import jax.numpy as jnp
     from flax import nnx
 
-    from c2f.losses import stage_losses
     from c2f.model.segments import segments
     from c2f.train import staged
     from c2f.train.state import create
     from c2f.train.steps import make_train_step
-    from c2f.train.update import batch_images
+    from c2f.train.update import make_gradients_one_program
 
     cfg = _config(args, "one")
     graphdef, state = create(cfg)
     batch = _batch(cfg, args.batch)
 
-    @jax.jit
-    def one_grads(state, batch):
-        model, _ = nnx.merge(graphdef, state)
-
-        def loss_fn(model):
-            volumes = model(batch_images(batch, cfg.model.input_res))
-            return stage_losses(volumes, batch["coords"], batch["mask"], cfg.loss, cfg.targets)
-
-        return nnx.value_and_grad(loss_fn, has_aux=True)(model)
-
-    (loss, _), grads = one_grads(state, batch)
+    (loss, _), grads, _ = make_gradients_one_program(graphdef, cfg)(state, batch)
     (loss2, _), grads2, _ = staged.make_gradients(cfg, graphdef)(state, batch)
     a = {p: np.asarray(v[...]) for p, v in nnx.to_flat_state(grads)}
     b = {

@@ -12,13 +12,12 @@ import pytest
 from flax import nnx
 
 from c2f.config import apply_overrides, load_config
-from c2f.losses import stage_losses
 from c2f.model import abstract_model
 from c2f.model.segments import segments
 from c2f.train import staged
 from c2f.train.state import abstract_train_state
 from c2f.train.steps import make_train_step
-from c2f.train.update import apply_gradients, batch_images
+from c2f.train.update import apply_gradients, make_gradients_one_program
 
 # The paper's design with three stages, one pooling level and 16 features (structure only).
 STACKED = ["model.design=stacked", "model.depths=(1, 2, 4)", "model.hourglass_levels=1",
@@ -80,18 +79,7 @@ def test_every_variable_belongs_to_one_segment(design):
 def test_segmented_step_equals_one_program(case):
     cfg, graphdef, state, batch = case
 
-    @jax.jit
-    def one(state, batch):
-        model, _ = nnx.merge(graphdef, state)
-
-        def loss_fn(model):
-            volumes = model(batch_images(batch, cfg.model.input_res))
-            return stage_losses(volumes, batch["coords"], batch["mask"], cfg.loss, cfg.targets)
-
-        (loss, _), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model)
-        return loss, grads, nnx.state(model, nnx.BatchStat)
-
-    loss, grads, stats = one(state, batch)
+    (loss, _), grads, stats = make_gradients_one_program(graphdef, cfg)(state, batch)
     programs = len(staged._FORWARDS)
     (loss2, _), grads2, stats2 = staged.make_gradients(cfg, graphdef)(state, batch)
     chain = segments(cfg.model)

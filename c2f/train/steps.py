@@ -12,9 +12,8 @@ import jax
 from flax import nnx
 
 from c2f.config import Config
-from c2f.losses import stage_losses
 from c2f.train.staged import make_staged_step
-from c2f.train.update import apply_gradients, batch_images
+from c2f.train.update import apply_gradients, model_loss
 
 
 def make_train_step(cfg: Config, graphdef):
@@ -30,13 +29,7 @@ def make_train_step(cfg: Config, graphdef):
 
     def train_step(state, batch):
         model, optimizer = nnx.merge(graphdef, state)
-
-        def loss_fn(model):
-            volumes = model(batch_images(batch, cfg.model.input_res))
-            return stage_losses(volumes, batch["coords"], batch["mask"], cfg.loss, cfg.targets,
-                                mask_xy=batch.get("mask_xy"))  # fmt: skip
-
-        (loss, parts), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model)
+        (loss, parts), grads = nnx.value_and_grad(model_loss, has_aux=True)(model, batch, cfg)
         metrics = apply_gradients(model, optimizer, grads, loss, parts)
         _, new_state = nnx.split((model, optimizer))
         return new_state, metrics
