@@ -130,27 +130,32 @@ def make_gradients(cfg: Config, graphdef):
                 forward_program(nnx.graphdef(_at(model, s.path)), s.run, s.skip) for s in chain
             )
         values = {"images": _images(batch, cfg.model.input_res)}
-        tape = []
+        tape, stats = [], []
         for segment, forward in zip(chain, forwards):
             constants, inputs = _split_reads(segment)
-            outputs, backward, stats = forward(
+            outputs, backward, new_stats = forward(
                 _at(model_state, segment.path), tuple(values[name] for name in constants),
                 tuple(values[name] for name in inputs),
             )  # fmt: skip
             values.update(zip(segment.writes, outputs))
-            tape.append((backward, stats))
+            tape.append(backward)
+            stats.append(new_stats)
         loss, head_grads = _loss_and_grad(
-            tuple(values[h] for h in heads), batch, cfg.model, cfg.loss, cfg.targets
+            tuple(values.pop(h) for h in heads), batch, cfg.model, cfg.loss, cfg.targets
         )
+        values.clear()
         cotangents = dict(zip(heads, head_grads))
         grads = []
-        for segment, (backward, _) in zip(reversed(chain), reversed(tape)):
+        for segment in reversed(chain):
+            # Popped: each segment's residuals are freed once its backward has run.
+            backward = tape.pop()
             outputs = tuple(cotangents.pop(name) for name in segment.writes)
             param_grads, input_grads = _backward(backward, outputs)
+            del backward
             for name, grad in zip(_split_reads(segment)[1], input_grads):
                 cotangents[name] = cotangents[name] + grad if name in cotangents else grad
             grads.append(param_grads)
-        return loss, tuple(reversed(grads)), tuple(stats for _, stats in tape)
+        return loss, tuple(reversed(grads)), tuple(stats)
 
     return gradients
 
