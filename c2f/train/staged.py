@@ -120,6 +120,7 @@ def make_gradients(cfg: Config, graphdef):
     """
     chain = segments(cfg.model)
     heads = head_names(cfg.model)
+    reads = [_split_reads(segment) for segment in chain]  # (constants, differentiated)
     forwards = []
 
     def gradients(state, batch):
@@ -131,8 +132,7 @@ def make_gradients(cfg: Config, graphdef):
             )
         values = {"images": _images(batch, cfg.model.input_res)}
         tape, stats = [], []
-        for segment, forward in zip(chain, forwards):
-            constants, inputs = _split_reads(segment)
+        for segment, (constants, inputs), forward in zip(chain, reads, forwards):
             outputs, backward, new_stats = forward(
                 _at(model_state, segment.path), tuple(values[name] for name in constants),
                 tuple(values[name] for name in inputs),
@@ -146,13 +146,13 @@ def make_gradients(cfg: Config, graphdef):
         values.clear()
         cotangents = dict(zip(heads, head_grads))
         grads = []
-        for segment in reversed(chain):
+        for segment, (_, inputs) in zip(reversed(chain), reversed(reads)):
             # Popped: each segment's residuals are freed once its backward has run.
             backward = tape.pop()
             outputs = tuple(cotangents.pop(name) for name in segment.writes)
             param_grads, input_grads = _backward(backward, outputs)
             del backward
-            for name, grad in zip(_split_reads(segment)[1], input_grads):
+            for name, grad in zip(inputs, input_grads):
                 cotangents[name] = cotangents[name] + grad if name in cotangents else grad
             grads.append(param_grads)
         return loss, tuple(reversed(grads)), tuple(stats)
